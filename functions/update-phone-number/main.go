@@ -1,0 +1,28 @@
+// Command update-phone-number is the Lambda function behind PATCH /v1/phone-numbers/{id}.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: app.ParseLogLevel(os.Getenv("LOG_LEVEL"))}))
+	tables, err := dynamostore.TablesFromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("configuration", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	client, err := dynamostore.NewClient(context.Background())
+	if err != nil {
+		logger.Error("dynamodb client", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(app.NewHandler(client, tables, logger).Handle)
+}

@@ -1,0 +1,142 @@
+// Package apigw adapts the update-phone-number service to API Gateway HTTP API (payload format
+// 2.0) events: it turns an event into a domain request, and every outcome into the contract's JSON
+// envelope, headers and status. It writes one structured log line per request.
+package apigw
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/sms-platform/phone-numbers/pkg/callcount"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+)
+
+// DefaultDeadlineMargin is how long before the invocation deadline the handler gives up on
+// storage, so that it still has time to answer 503 itself instead of being killed by the runtime.
+const DefaultDeadlineMargin = 500 * time.Millisecond
+
+// Updater is the use case the handler serves.
+type Updater interface {
+	UpdatePhoneNumber(ctx context.Context, req phonenumbers.UpdateRequest) (phonenumbers.UpdateResult, error)
+}
+
+var _ Updater = (*phonenumbers.Service)(nil)
+
+// Handler serves PATCH /v1/phone-numbers/{id} events.
+type Handler struct {
+	updater        Updater
+	logger         *slog.Logger
+	deadlineMargin time.Duration
+	now            func() time.Time
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithDeadlineMargin sets how long before the context's deadline the handler stops waiting for
+// storage.
+func WithDeadlineMargin(d time.Duration) Option { return func(h *Handler) { h.deadlineMargin = d } }
+
+// WithClock sets the clock used to time requests, for tests.
+func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+
+// NewHandler returns a handler serving updater and logging to logger.
+func NewHandler(updater Updater, logger *slog.Logger, opts ...Option) *Handler {
+	h := &Handler{updater: updater, logger: logger, deadlineMargin: DefaultDeadlineMargin, now: time.Now}
+	for _, opt := range opts {
+		opt(h)
+	}
+	return h
+}
+
+// Handle serves one event. Every outcome, expected or not, is a response in the contract's
+// envelope; the returned error is always nil, because an error returned to the Lambda runtime
+// becomes a bare 502 at API Gateway.
+func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
+	start := h.now()
+	requestID := ulid.Make().String()
+	ctx, calls := callcount.WithCounter(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-h.deadlineMargin))
+		defer cancel()
+	}
+
+	var result phonenumbers.UpdateResult
+	var err error
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			resp, _ = errorResponse(requestID, err)
+		}
+		h.logRequest(ctx, event, requestID, resp.StatusCode, result.Principal, err, h.now().Sub(start), calls.Value())
+	}()
+
+	result, err = h.updater.UpdatePhoneNumber(ctx, phonenumbers.UpdateRequest{
+		Authorization: header(event.Headers, "Authorization"),
+		PhoneNumberID: event.PathParameters["id"],
+		ContentType:   header(event.Headers, "Content-Type"),
+		Body:          event.Body,
+		BodyIsBase64:  event.IsBase64Encoded,
+	})
+	if err != nil {
+		resp, _ = errorResponse(requestID, err)
+		return resp, nil
+	}
+	return respond(http.StatusOK, requestID, Envelope{Success: true, Data: NewPhoneNumberJSON(result.PhoneNumber)}), nil
+}
+
+// header returns the value of the named header, matched case-insensitively as HTTP requires
+// (API Gateway lower-cases names, but other producers of these events need not).
+func header(headers map[string]string, name string) string {
+	if v, ok := headers[strings.ToLower(name)]; ok {
+		return v
+	}
+	for k, v := range headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// logRequest writes the request's one log line. It logs identifiers, never credentials: the
+// Authorization header and the body are not logged at all.
+func (h *Handler) logRequest(ctx context.Context, event events.APIGatewayV2HTTPRequest, requestID string, status int, principal *phonenumbers.Principal, err error, took time.Duration, storageCalls int64) {
+	attrs := []slog.Attr{
+		slog.String("request_id", requestID),
+		slog.String("apigw_request_id", event.RequestContext.RequestID),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(took.Microseconds())/1000),
+		slog.Int64("storage_calls", storageCalls),
+	}
+	// Only a well-formed id is logged: the path is caller-controlled text.
+	if id, ok := phonenumbers.NormalizeUUID(event.PathParameters["id"]); ok {
+		attrs = append(attrs, slog.String("phone_number_id", id))
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		attrs = append(attrs, slog.String("lambda_request_id", lc.AwsRequestID))
+	}
+	if principal != nil {
+		attrs = append(attrs, slog.String("org_id", principal.OrgID), slog.String("api_key_id", principal.KeyID))
+	}
+	level := slog.LevelInfo
+	if err != nil {
+		o, _ := outcomeOf(err)
+		attrs = append(attrs, slog.String("error_code", o.code))
+		if o.status >= 500 {
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+	}
+	h.logger.LogAttrs(ctx, level, "request", attrs...)
+}

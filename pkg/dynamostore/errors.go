@@ -1,0 +1,42 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+)
+
+// storageError wraps a failed DynamoDB call with what the store was doing. Failures that a later
+// retry may cure (throttling, 5xx, connection errors, retries or the deadline exhausted) become
+// phonenumbers.KindUnavailable, so that clients get a 503 with Retry-After rather than a 500.
+func storageError(op string, err error) error {
+	wrapped := fmt.Errorf("%s: %w", op, err)
+	if isTransient(err) {
+		return phonenumbers.ErrUnavailable(wrapped)
+	}
+	return wrapped
+}
+
+// isTransient uses the SDK's own classification of retryable and throttling errors, so that the
+// store and the retryer agree on what "try again later" means.
+func isTransient(err error) bool {
+	var maxAttempts *retry.MaxAttemptsError
+	var quota *ratelimit.QuotaExceededError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return true
+	case errors.As(err, &maxAttempts), errors.As(err, &quota):
+		return true
+	case retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary:
+		return true
+	case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary:
+		return true
+	}
+	return false
+}

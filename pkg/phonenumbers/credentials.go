@@ -1,0 +1,84 @@
+package phonenumbers
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// SecretPrefix starts every live API key secret.
+const SecretPrefix = "am_live_"
+
+// Lengths of the random part of a secret, after SecretPrefix.
+const (
+	minSecretRandomLength = 32
+	maxSecretRandomLength = 64
+)
+
+// KeyPrefixLength is how many leading characters of a secret are stored in clear, so that
+// operators and customers can tell keys apart.
+const KeyPrefixLength = 12
+
+// Secret is an API key secret as presented by a caller. It formats as "[redacted]" everywhere
+// (fmt, slog, JSON) so that it cannot reach logs or responses by accident; Reveal gives the value
+// to the one place that needs it, the hashing.
+type Secret struct{ value string }
+
+// NewSecret wraps s; it does not check the format (see ParseSecret).
+func NewSecret(s string) Secret { return Secret{value: s} }
+
+// Reveal returns the secret itself. Only hashing should call it.
+func (s Secret) Reveal() string { return s.value }
+
+// String redacts the secret.
+func (Secret) String() string { return "[redacted]" }
+
+// GoString redacts the secret in %#v.
+func (Secret) GoString() string { return "[redacted]" }
+
+// LogValue redacts the secret in structured logs.
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// MarshalJSON redacts the secret in JSON.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// ParseSecret reports whether s has the shape of a live secret: SecretPrefix followed by 32 to 64
+// ASCII letters and digits.
+func ParseSecret(s string) (Secret, bool) {
+	random, ok := strings.CutPrefix(s, SecretPrefix)
+	if !ok || len(random) < minSecretRandomLength || len(random) > maxSecretRandomLength {
+		return Secret{}, false
+	}
+	for i := 0; i < len(random); i++ {
+		c := random[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return Secret{}, false
+		}
+	}
+	return Secret{value: s}, true
+}
+
+// ParseAuthorization extracts the secret from an Authorization header value of the form
+// "Bearer <secret>": the scheme is case-insensitive and one or more spaces separate it from the
+// secret. It reports false for anything else, including a well-formed header whose secret does not
+// have the shape of a live secret.
+func ParseAuthorization(header string) (Secret, bool) {
+	scheme, rest, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return Secret{}, false
+	}
+	return ParseSecret(strings.TrimLeft(rest, " "))
+}
+
+// APIKey is the stored record of an API key. The secret itself is never stored: only its hash,
+// which the storage layer keys the record by, and its first KeyPrefixLength characters.
+type APIKey struct {
+	ID        string
+	OrgID     string
+	Scopes    []string
+	Prefix    string
+	Label     string
+	CreatedAt time.Time
+	// RevokedAt is set once the key is revoked; a revoked key authenticates nothing.
+	RevokedAt *time.Time
+}

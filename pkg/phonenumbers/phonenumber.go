@@ -1,0 +1,114 @@
+// Package phonenumbers is the domain of the phone-number routing API: the phone number resource,
+// the PATCH document and its validation rules, the error kinds of the contract, and the service
+// that runs the contract's checks in order. It imports no AWS package; storage and transport
+// adapters depend on it, never the reverse.
+package phonenumbers
+
+import (
+	"context"
+	"time"
+)
+
+// NumberType is the kind of number, as sold to the customer.
+type NumberType string
+
+// The number types a phone number can have.
+const (
+	NumberTypeLocal     NumberType = "local"
+	NumberTypeTollFree  NumberType = "toll_free"
+	NumberTypeShortCode NumberType = "short_code"
+)
+
+// Valid reports whether t is one of the defined number types.
+func (t NumberType) Valid() bool {
+	switch t {
+	case NumberTypeLocal, NumberTypeTollFree, NumberTypeShortCode:
+		return true
+	}
+	return false
+}
+
+// PhoneNumber is a number owned by an organization, with its routing configuration. Optional
+// fields are pointers: nil means never set or cleared.
+type PhoneNumber struct {
+	ID                            string
+	OrgID                         string
+	Number                        string
+	NumberType                    NumberType
+	InboundURL                    *string
+	StatusURL                     *string
+	Label                         *string
+	CampaignID                    *string
+	CarrierLineOptionStatus       *string
+	CarrierLineOptionPropagatedAt *time.Time
+	SMSEnabled                    bool
+	MMSEnabled                    bool
+	CreatedAt                     time.Time
+	UpdatedAt                     time.Time
+}
+
+// CampaignStatus is the registration state of a messaging campaign.
+type CampaignStatus string
+
+// The campaign statuses; only ACTIVE campaigns can be attached to a number.
+const (
+	CampaignActive   CampaignStatus = "ACTIVE"
+	CampaignPending  CampaignStatus = "PENDING"
+	CampaignRejected CampaignStatus = "REJECTED"
+	CampaignExpired  CampaignStatus = "EXPIRED"
+)
+
+// Valid reports whether s is one of the defined campaign statuses.
+func (s CampaignStatus) Valid() bool {
+	switch s {
+	case CampaignActive, CampaignPending, CampaignRejected, CampaignExpired:
+		return true
+	}
+	return false
+}
+
+// Campaign is a messaging campaign a phone number can be attached to.
+type Campaign struct {
+	ID     string
+	OrgID  string
+	Status CampaignStatus
+}
+
+// ScopeNumbersWrite is the scope a key needs to update phone numbers.
+const ScopeNumbersWrite = "numbers:write"
+
+// Principal is the authenticated caller: the API key and the organization it acts for.
+type Principal struct {
+	KeyID  string
+	OrgID  string
+	Scopes []string
+}
+
+// HasScope reports whether the principal was granted scope.
+func (p Principal) HasScope(scope string) bool {
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Authenticator resolves a well-formed secret to a principal. An unknown or revoked key is an
+// error of KindUnauthenticated; storage failures keep their own kind.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret Secret) (Principal, error)
+}
+
+// CampaignFinder finds campaigns by id. A missing campaign is an error of KindNotFound.
+type CampaignFinder interface {
+	FindCampaign(ctx context.Context, id string) (Campaign, error)
+}
+
+// PhoneNumberUpdater applies a patch to a phone number of an organization in one conditional
+// write. It returns the phone number as stored afterwards; a patch that changes no stored value
+// leaves the item, updated_at included, untouched. A number that does not exist or belongs to
+// another organization is an error of KindNotFound.
+type PhoneNumberUpdater interface {
+	UpdatePhoneNumber(ctx context.Context, orgID, id string, patch Patch, now time.Time) (PhoneNumber, error)
+}

@@ -1,0 +1,225 @@
+// Package engine starts and stops the local DynamoDB-compatible engines (dynalite from npm,
+// moto_server where installed) on loopback, and prepares tables in them. It is local-only tooling,
+// used by make run, make seed and the tests; the deployed function never imports it.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
+)
+
+// ErrMotoUnavailable is returned by StartMoto when moto_server is not installed.
+var ErrMotoUnavailable = errors.New("moto_server not found on PATH (it ships with this machine image's Python; it cannot be installed from PyPI here)")
+
+// Engine is a DynamoDB-compatible server process listening on 127.0.0.1.
+type Engine struct {
+	// Name is "dynalite" or "moto".
+	Name string
+	// Endpoint is the engine's base URL, e.g. http://127.0.0.1:8000.
+	Endpoint string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	stopOnce sync.Once
+}
+
+// RepoRoot returns the directory holding go.mod, searching upwards from the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find repository root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find repository root: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// DynalitePath returns the dynalite executable installed by npm in the local tooling folder,
+// installing it first (npm ci, from the committed lock file) when it is missing.
+func DynalitePath() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	localDir := filepath.Join(root, "local")
+	bin := filepath.Join(localDir, "node_modules", ".bin", "dynalite")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	cmd.Dir = localDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("install dynalite with npm ci in %s: %w\n%s", localDir, err, out)
+	}
+	return bin, nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// StartDynalite starts an in-memory dynalite on 127.0.0.1:port (a free port when port is 0) with
+// instant table creation, and waits until it answers.
+func StartDynalite(ctx context.Context, port int) (*Engine, error) {
+	bin, err := DynalitePath()
+	if err != nil {
+		return nil, err
+	}
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
+	return start(ctx, "dynalite", cmd, port)
+}
+
+// StartMoto starts moto_server on 127.0.0.1:port (a free port when port is 0) and waits until it
+// answers. It returns ErrMotoUnavailable when moto_server is not installed.
+func StartMoto(ctx context.Context, port int) (*Engine, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, ErrMotoUnavailable
+	}
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	return start(ctx, "moto", cmd, port)
+}
+
+func start(ctx context.Context, name string, cmd *exec.Cmd, port int) (*Engine, error) {
+	// Its own process group, so that stopping it also stops anything it spawned (npm shims,
+	// Python wrappers).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout = nil
+	cmd.Stderr = nil
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	e := &Engine{
+		Name:     name,
+		Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
+		cmd:      cmd,
+		exited:   make(chan struct{}),
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(e.exited)
+	}()
+	if err := e.waitReady(ctx, 30*time.Second); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	return e, nil
+}
+
+// waitReady polls the engine until it answers an HTTP request, it exits, or the timeout passes.
+func (e *Engine) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.Endpoint, nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-e.exited:
+			return fmt.Errorf("%s exited before it was ready (is the port %s free?)", e.Name, e.Endpoint)
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready at %s after %s: %w", e.Name, e.Endpoint, timeout, ctx.Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// Stop terminates the engine and waits for it to exit. It is safe to call more than once.
+func (e *Engine) Stop() {
+	e.stopOnce.Do(func() {
+		pgid := -e.cmd.Process.Pid
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-e.exited:
+		case <-time.After(3 * time.Second):
+			_ = syscall.Kill(pgid, syscall.SIGKILL)
+			<-e.exited
+		}
+	})
+}
+
+// Pause stops the engine process without ending it (SIGSTOP): it keeps its port and accepts
+// connections but never answers, like a stalled server. Resume undoes it.
+func (e *Engine) Pause() error { return syscall.Kill(-e.cmd.Process.Pid, syscall.SIGSTOP) }
+
+// Resume continues an engine stopped by Pause.
+func (e *Engine) Resume() error { return syscall.Kill(-e.cmd.Process.Pid, syscall.SIGCONT) }
+
+// Client returns a DynamoDB client for the engine.
+func (e *Engine) Client(ctx context.Context) (*dynamodb.Client, error) {
+	return NewClient(ctx, e.Endpoint)
+}
+
+// NewClient returns a DynamoDB client for a local engine at endpoint, with the store's retry and
+// timeout policy and dummy static credentials (local engines accept any).
+func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+	return dynamostore.NewClient(ctx,
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
+		config.WithBaseEndpoint(endpoint),
+	)
+}
+
+// CreateTables creates the store's tables in db, skipping those that already exist, and waits
+// until each is active.
+func CreateTables(ctx context.Context, db *dynamodb.Client, tables dynamostore.Tables) error {
+	for _, in := range dynamostore.CreateTableInputs(tables) {
+		_, err := db.CreateTable(ctx, in)
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) {
+			return fmt.Errorf("create table %s: %w", aws.ToString(in.TableName), err)
+		}
+		waiter := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
+			o.MinDelay = 10 * time.Millisecond
+			o.MaxDelay = 200 * time.Millisecond
+		})
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, 30*time.Second); err != nil {
+			return fmt.Errorf("wait for table %s: %w", aws.ToString(in.TableName), err)
+		}
+	}
+	return nil
+}

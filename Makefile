@@ -1,0 +1,107 @@
+# The Makefile is the project's interface: `make help` lists every routine action.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO            ?= go
+PORT          ?= 3000
+DYNAMODB_PORT ?= 8000
+DYNAMODB_ENDPOINT ?= http://127.0.0.1:$(DYNAMODB_PORT)
+FIXTURES      ?= local/fixtures/demo.json
+EVENT         ?= events/update-success.json
+FUZZTIME      ?= 30s
+STACK_NAME    ?= phone-numbers
+
+FUNCTION_PKG  := ./functions/update-phone-number
+GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w -buildid="
+LOCAL_BIN     := $(CURDIR)/local/bin
+DYNALITE      := local/node_modules/.bin/dynalite
+RIE           := $(LOCAL_BIN)/aws-lambda-rie
+# The emulator's module publishes no tagged release on the module proxy: pin the commit.
+RIE_VERSION   := v0.0.0-20261030222936-bef5c4ba774d
+
+export PORT DYNAMODB_PORT DYNAMODB_ENDPOINT
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  \033[36m%-28s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+## ---- local stack ----
+
+.PHONY: run
+run: $(DYNALITE) ## Start dynalite, seed the demo data and serve the API on 127.0.0.1:$PORT
+	$(GO) run ./local/cmd/run -port $(PORT) -dynamodb-port $(DYNAMODB_PORT) -fixtures $(FIXTURES)
+
+.PHONY: seed
+seed: ## Load FIXTURES into $DYNAMODB_ENDPOINT, creating tables if missing (idempotent)
+	$(GO) run ./local/cmd/seed -endpoint $(DYNAMODB_ENDPOINT) -fixtures $(FIXTURES)
+
+.PHONY: invoke
+invoke: bin/local/bootstrap $(RIE) ## Run the built bootstrap under the Lambda emulator with EVENT, as sam local invoke does
+	$(GO) run ./local/cmd/invoke -bootstrap bin/local/bootstrap -rie $(RIE) -endpoint $(DYNAMODB_ENDPOINT) -event $(EVENT)
+
+$(DYNALITE): local/package.json local/package-lock.json
+	cd local && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(RIE):
+	GOBIN=$(LOCAL_BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+.PHONY: tools
+tools: $(DYNALITE) $(RIE) ## Install the local tooling (dynalite, the Lambda emulator)
+
+## ---- build ----
+
+.PHONY: build
+build: bin/arm64/bootstrap ## Build the deployable arm64 bootstrap into bin/arm64/
+	@ls -l bin/arm64/bootstrap
+
+.PHONY: bin/arm64/bootstrap
+bin/arm64/bootstrap:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GO_BUILD_FLAGS) -o $@ $(FUNCTION_PKG)
+
+.PHONY: bin/local/bootstrap
+bin/local/bootstrap:
+	CGO_ENABLED=0 GOOS=linux $(GO) build $(GO_BUILD_FLAGS) -o $@ $(FUNCTION_PKG)
+
+# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
+.PHONY: build-UpdatePhoneNumberFunction
+build-UpdatePhoneNumberFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(FUNCTION_PKG)
+
+## ---- quality ----
+
+.PHONY: test
+test: $(DYNALITE) $(RIE) ## Run every test: unit, handler, integration (dynalite, moto), emulator, template, fuzz corpus
+	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory lint-template
+
+.PHONY: lint
+lint: ## gofmt, go vet and cfn-lint
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(MAKE) --no-print-directory lint-template
+
+.PHONY: lint-template
+lint-template: ## cfn-lint on template.yaml (required under CI=true)
+	@if command -v cfn-lint >/dev/null; then cfn-lint template.yaml && echo "cfn-lint: template.yaml clean"; \
+	elif [ "$${CI:-}" = "true" ]; then echo "cfn-lint is required under CI=true but is not installed" >&2; exit 1; \
+	else echo "cfn-lint not installed: skipping the template lint (pip install cfn-lint)"; fi
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
+	$(GO) test -run='^$$' -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./pkg/webhook/
+
+.PHONY: bench
+bench: $(DYNALITE) $(RIE) ## Measure handler overhead, end-to-end latency against the floor, cold start and size
+	$(GO) run ./local/cmd/bench
+
+## ---- deploy ----
+
+.PHONY: deploy
+deploy: ## sam build && sam deploy (uses samconfig.toml)
+	sam build && sam deploy
+
+.PHONY: clean
+clean: ## Remove build output and installed local tooling
+	rm -rf bin .aws-sam local/bin local/node_modules

@@ -128,6 +128,7 @@ var validateCases = []validateCase{
 	{"rejects gopher smuggling", "gopher://127.0.0.1:6379/_FLUSHALL", msgScheme},
 	{"rejects long-s lookalike scheme", "httpſ://example.com/", msgScheme},
 	{"rejects bare scheme-like word", "https", msgScheme},
+	{"rejects fullwidth scheme", "ｈｔｔｐｓ://example.com/", msgScheme},
 
 	// Backslashes, which WHATWG parsers read as slashes.
 	{"rejects backslash user-info trick", `https://evil.com\@127.0.0.1/`, msgBackslash},
@@ -161,6 +162,7 @@ var validateCases = []validateCase{
 	{"rejects negative port", "https://example.com:-1/", msgPort},
 	{"rejects overflowing port", "https://example.com:99999999999999999999/", msgPort},
 	{"rejects non-numeric port on IPv6 literal", "https://[2606:4700::1111]:x/", msgPort},
+	{"rejects non-ASCII port digits", "https://example.com:４４３/", msgPort},
 
 	// Percent-encoded hosts.
 	{"rejects percent-encoded localhost", "https://%6c%6f%63%61%6c%68%6f%73%74/", msgHostPercent},
@@ -283,6 +285,9 @@ var validateCases = []validateCase{
 	{"rejects punctuation in host", "https://exa!mple.com/", msgInvalidHost},
 	{"rejects invalid punycode", "https://xn--a.example/", msgInvalidHost},
 	{"rejects colon smuggled before port", "https://example.com:443:80/", msgInvalidHost},
+	{"rejects fullwidth at-sign that IDNA maps to user info", "https://user＠127.0.0.1/", msgInvalidHost},
+	{"rejects fullwidth solidus that IDNA maps to a path", "https://127.0.0.1／x.example.com/", msgInvalidHost},
+	{"rejects fullwidth colon that IDNA maps to a port", "https://example.com：443/", msgInvalidHost},
 
 	// Things net/url, which the delivery client uses, refuses.
 	{"rejects invalid path escape", "https://example.com/%zz", msgInvalidURL},

@@ -21,14 +21,22 @@ const KeyPrefixLength = 12
 
 // Secret is an API key secret as presented by a caller. It formats as "[redacted]" everywhere
 // (fmt, slog, JSON) so that it cannot reach logs or responses by accident; Reveal gives the value
-// to the one place that needs it, the hashing.
-type Secret struct{ value string }
+// to the one place that needs it, the hashing. The value sits behind a pointer because fmt prints
+// a struct's fields by reflection, bypassing String, whenever the verb is not %v/%s/%q/%x or the
+// Secret is an unexported field of another struct (which is also how slog's text handler prints
+// it): reflection then shows an address, never the secret.
+type Secret struct{ value *string }
 
 // NewSecret wraps s; it does not check the format (see ParseSecret).
-func NewSecret(s string) Secret { return Secret{value: s} }
+func NewSecret(s string) Secret { return Secret{value: &s} }
 
 // Reveal returns the secret itself. Only hashing should call it.
-func (s Secret) Reveal() string { return s.value }
+func (s Secret) Reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
 
 // String redacts the secret.
 func (Secret) String() string { return "[redacted]" }
@@ -55,7 +63,7 @@ func ParseSecret(s string) (Secret, bool) {
 			return Secret{}, false
 		}
 	}
-	return Secret{value: s}, true
+	return NewSecret(s), true
 }
 
 // ParseAuthorization extracts the secret from an Authorization header value of the form

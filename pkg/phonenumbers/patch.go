@@ -159,7 +159,7 @@ type member struct {
 // parseObject checks that raw is exactly one JSON object with unique member names and returns
 // its members in document order.
 func parseObject(raw []byte) ([]member, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
+	if len(trimJSONSpace(raw)) == 0 {
 		return nil, Errorf(KindInvalidInput, "request body is empty; send a JSON object")
 	}
 	// encoding/json silently replaces invalid UTF-8 with U+FFFD; a strict API refuses it instead.
@@ -201,11 +201,16 @@ func parseObject(raw []byte) ([]member, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, notJSON(err)
 	}
-	if rest := bytes.TrimSpace(raw[dec.InputOffset():]); len(rest) > 0 {
+	if rest := trimJSONSpace(raw[dec.InputOffset():]); len(rest) > 0 {
 		return nil, Errorf(KindInvalidInput, "request body has data after the JSON object")
 	}
 	return members, nil
 }
+
+// trimJSONSpace trims the four whitespace bytes JSON allows. bytes.TrimSpace would also trim
+// Unicode spaces such as U+00A0 and U+2028, which are not JSON whitespace, and so accept
+// "{}\u00a0" although it has data after the object.
+func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 
 // patchFromMembers applies check 7 (only updatable members) and check 8 (field values), reporting
 // every unsupported member and every failing field at once.

@@ -1,0 +1,547 @@
+package phonenumbers_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"maps"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/webhook"
+)
+
+const (
+	numberID   = "497f6eca-6276-4993-bfeb-53cbbbba6f08"
+	campaignID = "78614b6c-fe7c-41e2-8e25-c9b3a3c91904"
+)
+
+// The client-facing messages of ParseUpdateInput, as the contract's tables require them.
+const (
+	msgValidation  = "validation failed"
+	msgContentType = "Content-Type must be application/json"
+	msgTooLarge    = "request body must be at most 16384 bytes"
+	msgEmpty       = "request body is empty; send a JSON object"
+	msgNotUTF8     = "request body is not valid UTF-8"
+	msgNotJSON     = "request body is not valid JSON"
+	msgNotObject   = "request body must be a JSON object"
+	msgTrailing    = "request body has data after the JSON object"
+	msgBadBase64   = "request body is marked base64-encoded but is not valid base64"
+	updatableList  = `updatable members are "inbound_url", "status_url", "label", "campaign_id"`
+)
+
+// wantErr is the exact client-facing face of an expected *phonenumbers.Error.
+type wantErr struct {
+	kind    phonenumbers.Kind
+	message string
+	details map[string]string
+}
+
+// checkErr fails unless err is a *phonenumbers.Error with exactly want's kind, message and details.
+func checkErr(t *testing.T, err error, want wantErr) {
+	t.Helper()
+	var got *phonenumbers.Error
+	if !errors.As(err, &got) {
+		t.Fatalf("got error %v (%T), want *phonenumbers.Error of kind %v", err, err, want.kind)
+	}
+	if got.Kind != want.kind {
+		t.Errorf("got kind %v, want %v (error: %v)", got.Kind, want.kind, err)
+	}
+	if got.Message != want.message {
+		t.Errorf("got message %q, want %q", got.Message, want.message)
+	}
+	if !maps.Equal(got.Details, want.details) {
+		t.Errorf("got details %v, want %v", got.Details, want.details)
+	}
+}
+
+func idError() wantErr {
+	return wantErr{phonenumbers.KindInvalidParameter, msgValidation, map[string]string{"id": "must be a UUID"}}
+}
+
+func invalidInput(message string) wantErr {
+	return wantErr{kind: phonenumbers.KindInvalidInput, message: message}
+}
+
+func fieldErrors(details map[string]string) wantErr {
+	return wantErr{phonenumbers.KindValidationFailed, msgValidation, details}
+}
+
+var (
+	unsupportedMediaType = wantErr{kind: phonenumbers.KindUnsupportedMediaType, message: msgContentType}
+	payloadTooLarge      = wantErr{kind: phonenumbers.KindPayloadTooLarge, message: msgTooLarge}
+)
+
+// bodyOfSize returns a valid JSON object of exactly n bytes (n >= 2), padded with JSON whitespace.
+func bodyOfSize(n int) string {
+	return "{" + strings.Repeat(" ", n-2) + "}"
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func ptr(s string) *string { return &s }
+
+func TestParseUpdateInputPathID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		id      string
+		wantID  string
+		wantErr bool
+	}{
+		{name: "accepts lower-case UUID", id: numberID, wantID: numberID},
+		{name: "normalises upper-case UUID to lower case", id: strings.ToUpper(numberID), wantID: numberID},
+		{name: "normalises mixed-case UUID to lower case", id: "497F6ECA-6276-4993-bfeb-53CBBBBA6F08", wantID: numberID},
+		{name: "accepts nil UUID", id: "00000000-0000-0000-0000-000000000000", wantID: "00000000-0000-0000-0000-000000000000"},
+		{name: "rejects empty id", id: "", wantErr: true},
+		{name: "rejects UUID without hyphens", id: "497f6eca62764993bfeb53cbbbba6f08", wantErr: true},
+		{name: "rejects UUID in braces", id: "{" + numberID + "}", wantErr: true},
+		{name: "rejects URN form", id: "urn:uuid:" + numberID, wantErr: true},
+		{name: "rejects non-hex character", id: "497f6eca-6276-4993-bfeb-53cbbbba6f0g", wantErr: true},
+		{name: "rejects one character short", id: numberID[:35], wantErr: true},
+		{name: "rejects one character long", id: numberID + "0", wantErr: true},
+		{name: "rejects misplaced hyphen", id: "497f6ec-a6276-4993-bfeb-53cbbbba6f08", wantErr: true},
+		{name: "rejects surrounding whitespace", id: " " + numberID[1:], wantErr: true},
+		{name: "rejects trailing newline", id: numberID[:35] + "\n", wantErr: true},
+		{name: "rejects path traversal", id: "../../../../../../../../etc/passwd", wantErr: true},
+		{name: "rejects non-ASCII digits", id: "497f6eca-6276-4993-bfeb-53cbbbba6f0٨", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := phonenumbers.ParseUpdateInput(tt.id, "application/json", `{}`, false)
+			if tt.wantErr {
+				checkErr(t, err, idError())
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if got.PhoneNumberID != tt.wantID {
+				t.Errorf("got id %q, want %q", got.PhoneNumberID, tt.wantID)
+			}
+		})
+	}
+}
+
+func TestParseUpdateInputContentType(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		contentType string
+		wantErr     bool
+	}{
+		{name: "accepts absent Content-Type", contentType: ""},
+		{name: "accepts application/json", contentType: "application/json"},
+		{name: "accepts application/json with charset", contentType: "application/json; charset=utf-8"},
+		{name: "accepts parameter without space", contentType: "application/json;charset=UTF-8"},
+		{name: "accepts upper-case media type", contentType: "APPLICATION/JSON"},
+		{name: "accepts merge-patch+json", contentType: "application/merge-patch+json"},
+		{name: "accepts vnd.api+json", contentType: "application/vnd.api+json"},
+		{name: "accepts +json with parameter", contentType: "application/merge-patch+json; charset=utf-8"},
+		{name: "rejects text/plain", contentType: "text/plain", wantErr: true},
+		{name: "rejects application/xml", contentType: "application/xml", wantErr: true},
+		{name: "rejects bare +json suffix", contentType: "application/+json", wantErr: true},
+		{name: "rejects text/json", contentType: "text/json", wantErr: true},
+		{name: "rejects +json outside application", contentType: "text/vnd.api+json", wantErr: true},
+		{name: "rejects lookalike application/jsonx", contentType: "application/jsonx", wantErr: true},
+		{name: "rejects form encoding curl sends by default", contentType: "application/x-www-form-urlencoded", wantErr: true},
+		{name: "rejects multipart", contentType: "multipart/form-data; boundary=x", wantErr: true},
+		{name: "rejects garbage", contentType: "garbage", wantErr: true},
+		{name: "rejects missing subtype", contentType: "application/", wantErr: true},
+		{name: "rejects whitespace only", contentType: "   ", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := phonenumbers.ParseUpdateInput(numberID, tt.contentType, `{"label":"x"}`, false)
+			if tt.wantErr {
+				checkErr(t, err, unsupportedMediaType)
+				return
+			}
+			if err != nil {
+				t.Errorf("got error %v, want none", err)
+			}
+		})
+	}
+}
+
+func TestParseUpdateInputBodySize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		body     string
+		isBase64 bool
+		wantErr  bool
+	}{
+		{name: "accepts body of exactly 16384 bytes", body: bodyOfSize(16384)},
+		{name: "rejects body of 16385 bytes", body: bodyOfSize(16385), wantErr: true},
+		{name: "rejects body of 1 MiB", body: bodyOfSize(1 << 20), wantErr: true},
+		{name: "accepts base64 body decoding to exactly 16384 bytes", body: b64(bodyOfSize(16384)), isBase64: true},
+		{name: "accepts base64 body decoding to 16383 bytes", body: b64(bodyOfSize(16383)), isBase64: true},
+		{name: "rejects base64 body decoding to 16385 bytes", body: b64(bodyOfSize(16385)), isBase64: true, wantErr: true},
+		{name: "rejects base64 body decoding to 16386 bytes", body: b64(bodyOfSize(16386)), isBase64: true, wantErr: true},
+		{name: "rejects base64 body decoding to 16387 bytes", body: b64(bodyOfSize(16387)), isBase64: true, wantErr: true},
+		{name: "rejects huge base64 body before decoding", body: strings.Repeat("!", 1<<20), isBase64: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, tt.isBase64)
+			if tt.wantErr {
+				checkErr(t, err, payloadTooLarge)
+				return
+			}
+			if err != nil {
+				t.Errorf("got error %v, want none", err)
+			}
+		})
+	}
+}
+
+func TestParseUpdateInputBase64Body(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		body      string
+		wantPatch phonenumbers.Patch
+		wantErr   *wantErr
+	}{
+		{name: "decodes base64 body", body: b64(`{"label":"support-line"}`), wantPatch: phonenumbers.Patch{Label: ptr("support-line")}},
+		{name: "decodes base64 body with multibyte label", body: b64(`{"label":"Zürich ☎"}`), wantPatch: phonenumbers.Patch{Label: ptr("Zürich ☎")}},
+		{name: "rejects body that is not base64", body: "{not base64}", wantErr: &wantErr{kind: phonenumbers.KindInvalidInput, message: msgBadBase64}},
+		{name: "rejects base64 with bad padding", body: "eyJ9=", wantErr: &wantErr{kind: phonenumbers.KindInvalidInput, message: msgBadBase64}},
+		{name: "rejects raw JSON flagged as base64", body: `{"label":"x"}`, wantErr: &wantErr{kind: phonenumbers.KindInvalidInput, message: msgBadBase64}},
+		{name: "rejects empty decoded body", body: "", wantErr: &wantErr{kind: phonenumbers.KindInvalidInput, message: msgEmpty}},
+		{name: "rejects decoded body that is not UTF-8", body: b64("{\"label\":\"\xff\"}"), wantErr: &wantErr{kind: phonenumbers.KindInvalidInput, message: msgNotUTF8}},
+		{name: "rejects decoded body that is not JSON", body: b64("label=x"), wantErr: &wantErr{kind: phonenumbers.KindInvalidInput, message: msgNotJSON}},
+		{name: "validates decoded fields", body: b64(`{"campaign_id":"nope"}`), wantErr: &wantErr{phonenumbers.KindValidationFailed, msgValidation, map[string]string{"campaign_id": "must be a UUID"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, true)
+			if tt.wantErr != nil {
+				checkErr(t, err, *tt.wantErr)
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if !reflect.DeepEqual(got.Patch, tt.wantPatch) {
+				t.Errorf("got patch %s, want %s", describePatch(got.Patch), describePatch(tt.wantPatch))
+			}
+		})
+	}
+}
+
+func TestParseUpdateInputRejectsMalformedBody(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		body    string
+		message string
+	}{
+		{name: "empty body", body: "", message: msgEmpty},
+		{name: "whitespace-only body", body: " \t\r\n ", message: msgEmpty},
+		{name: "non-JSON whitespace is not JSON", body: "\u00a0", message: msgNotJSON},
+		{name: "plain text", body: "label=support", message: msgNotJSON},
+		{name: "truncated object", body: `{"label":"x"`, message: msgNotJSON},
+		{name: "trailing comma", body: `{"label":"x",}`, message: msgNotJSON},
+		{name: "missing colon", body: `{"label" "x"}`, message: msgNotJSON},
+		{name: "missing comma between members", body: `{"label":"x" "status_url":null}`, message: msgNotJSON},
+		{name: "single-quoted strings", body: `{'label':'x'}`, message: msgNotJSON},
+		{name: "unquoted member name", body: `{label:"x"}`, message: msgNotJSON},
+		{name: "invalid escape", body: `{"label":"\x"}`, message: msgNotJSON},
+		{name: "raw control character in string", body: "{\"label\":\"a\x01b\"}", message: msgNotJSON},
+		{name: "byte-order mark", body: "\ufeff{}", message: msgNotJSON},
+		{name: "array", body: `[{"label":"x"}]`, message: msgNotObject},
+		{name: "empty array", body: `[]`, message: msgNotObject},
+		{name: "string", body: `"label"`, message: msgNotObject},
+		{name: "number", body: `42`, message: msgNotObject},
+		{name: "boolean", body: `true`, message: msgNotObject},
+		{name: "null", body: `null`, message: msgNotObject},
+		{name: "two objects", body: `{}{}`, message: msgTrailing},
+		{name: "two objects on separate lines", body: "{\"label\":\"a\"}\n{\"label\":\"b\"}", message: msgTrailing},
+		{name: "trailing garbage", body: `{"label":"x"} garbage`, message: msgTrailing},
+		{name: "trailing closing bracket", body: `{"label":"x"}]`, message: msgTrailing},
+		{name: "trailing no-break space", body: "{}\u00a0", message: msgTrailing},
+		{name: "trailing line separator", body: "{}\u2028", message: msgTrailing},
+		{name: "invalid UTF-8 in value", body: "{\"label\":\"\xff\xfe\"}", message: msgNotUTF8},
+		{name: "invalid UTF-8 in member name", body: "{\"lab\xc3el\":\"x\"}", message: msgNotUTF8},
+		{name: "overlong UTF-8 encoding", body: "{\"label\":\"\xc0\xaf\"}", message: msgNotUTF8},
+		{name: "UTF-8 encoded surrogate", body: "{\"label\":\"\xed\xa0\x80\"}", message: msgNotUTF8},
+		{name: "duplicate member", body: `{"label":"a","label":"b"}`, message: `request body has duplicate member "label"`},
+		{name: "duplicate member with null", body: `{"label":null,"label":"b"}`, message: `request body has duplicate member "label"`},
+		{name: "duplicate member spelled with escape", body: `{"label":"a","l\u0061bel":"b"}`, message: `request body has duplicate member "label"`},
+		{name: "duplicate unsupported member", body: `{"x":1,"x":2}`, message: `request body has duplicate member "x"`},
+		{name: "nesting deeper than the decoder allows", body: `{"label":` + strings.Repeat("[", 10_001), message: msgNotJSON},
+		{name: "unclosed deep nesting", body: `{"label":` + strings.Repeat(`{"a":`, 3000), message: msgNotJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, false)
+			checkErr(t, err, invalidInput(tt.message))
+		})
+	}
+}
+
+func TestParseUpdateInputRejectsUnsupportedMembers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		body    string
+		message string
+	}{
+		{name: "names one unsupported member", body: `{"number":"+14155550123"}`,
+			message: `unsupported member "number"; ` + updatableList},
+		{name: "names every unsupported member in document order", body: `{"id":"x","label":"ok","sms_enabled":true,"org_id":"y"}`,
+			message: `unsupported members "id", "sms_enabled", "org_id"; ` + updatableList},
+		{name: "member names are case-sensitive", body: `{"Label":"x"}`,
+			message: `unsupported member "Label"; ` + updatableList},
+		{name: "camel-case spelling is unsupported", body: `{"inboundUrl":"https://customer.example/"}`,
+			message: `unsupported member "inboundUrl"; ` + updatableList},
+		{name: "read-only carrier fields are unsupported", body: `{"carrier_line_option_status":null,"carrier_line_option_propagated_at":null}`,
+			message: `unsupported members "carrier_line_option_status", "carrier_line_option_propagated_at"; ` + updatableList},
+		{name: "timestamps are unsupported", body: `{"updated_at":"2026-04-27T09:30:00Z"}`,
+			message: `unsupported member "updated_at"; ` + updatableList},
+		{name: "empty member name is unsupported", body: `{"":"x"}`,
+			message: `unsupported member ""; ` + updatableList},
+		{name: "member name is quoted safely", body: `{"a\"b\n":1}`,
+			message: `unsupported member "a\"b\n"; ` + updatableList},
+		{name: "deeply nested value of an unsupported member", body: `{"meta":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`,
+			message: `unsupported member "meta"; ` + updatableList},
+		{name: "unsupported member wins over bad values", body: `{"label":5,"campaign_id":"","foo":"bar"}`,
+			message: `unsupported member "foo"; ` + updatableList},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, false)
+			checkErr(t, err, invalidInput(tt.message))
+		})
+	}
+}
+
+func TestParseUpdateInputFieldValues(t *testing.T) {
+	t.Parallel()
+	const goodURL = "https://customer.example/v2/inbound"
+	metadataURL := "https://169.254.169.254/latest/meta-data/"
+	metadataErr := webhook.Validate(metadataURL)
+	if metadataErr == nil {
+		t.Fatalf("webhook.Validate(%q) = nil, want an error", metadataURL)
+	}
+	longURL := "https://customer.example/" + strings.Repeat("a", webhook.MaxLength)
+
+	tests := []struct {
+		name        string
+		body        string
+		wantPatch   phonenumbers.Patch
+		wantDetails map[string]string
+	}{
+		// Absent, null and "" members.
+		{name: "empty object changes nothing", body: `{}`},
+		{name: "null members leave fields unchanged", body: `{"inbound_url":null,"status_url":null,"label":null,"campaign_id":null}`},
+		{name: "empty inbound_url clears it", body: `{"inbound_url":""}`, wantPatch: phonenumbers.Patch{InboundURL: ptr("")}},
+		{name: "empty status_url clears it", body: `{"status_url":""}`, wantPatch: phonenumbers.Patch{StatusURL: ptr("")}},
+		{name: "empty label clears it", body: `{"label":""}`, wantPatch: phonenumbers.Patch{Label: ptr("")}},
+		{name: "empty campaign_id is refused", body: `{"campaign_id":""}`, wantDetails: map[string]string{"campaign_id": "must not be empty"}},
+		{name: "whitespace around values is JSON whitespace", body: " {\n\t\"label\" :  null ,\r\n \"inbound_url\"\t:\"\" } \n", wantPatch: phonenumbers.Patch{InboundURL: ptr("")}},
+
+		// Valid values.
+		{name: "sets every field at once",
+			body: `{"inbound_url":"` + goodURL + `","status_url":"https://customer.example/status","label":"support-line","campaign_id":"` + campaignID + `"}`,
+			wantPatch: phonenumbers.Patch{InboundURL: ptr(goodURL), StatusURL: ptr("https://customer.example/status"),
+				Label: ptr("support-line"), CampaignID: ptr(campaignID)}},
+		{name: "normalises upper-case campaign_id to lower case", body: `{"campaign_id":"` + strings.ToUpper(campaignID) + `"}`, wantPatch: phonenumbers.Patch{CampaignID: ptr(campaignID)}},
+		{name: "decodes escapes in label", body: `{"label":"caf\u00e9 \"A\""}`, wantPatch: phonenumbers.Patch{Label: ptr(`café "A"`)}},
+
+		// Types.
+		{name: "number inbound_url is not a string", body: `{"inbound_url":1}`, wantDetails: map[string]string{"inbound_url": "must be a string or null"}},
+		{name: "boolean status_url is not a string", body: `{"status_url":false}`, wantDetails: map[string]string{"status_url": "must be a string or null"}},
+		{name: "object label is not a string", body: `{"label":{"text":"x"}}`, wantDetails: map[string]string{"label": "must be a string or null"}},
+		{name: "array campaign_id is not a string", body: `{"campaign_id":["` + campaignID + `"]}`, wantDetails: map[string]string{"campaign_id": "must be a string or null"}},
+		{name: "true label is not a string", body: `{"label":true}`, wantDetails: map[string]string{"label": "must be a string or null"}},
+		{name: "deeply nested label is not a string", body: `{"label":` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`,
+			wantDetails: map[string]string{"label": "must be a string or null"}},
+
+		// URLs (the rules themselves are webhook.Validate's; these show they are applied).
+		{name: "http inbound_url is refused", body: `{"inbound_url":"http://customer.example/in"}`, wantDetails: map[string]string{"inbound_url": "must use https://"}},
+		{name: "metadata address status_url is refused", body: `{"status_url":"` + metadataURL + `"}`, wantDetails: map[string]string{"status_url": metadataErr.Error()}},
+		{name: "over-long inbound_url is refused", body: `{"inbound_url":"` + longURL + `"}`, wantDetails: map[string]string{"inbound_url": "must be at most 2048 bytes"}},
+
+		// Labels.
+		{name: "label of 255 two-byte characters is accepted", body: `{"label":"` + strings.Repeat("é", 255) + `"}`, wantPatch: phonenumbers.Patch{Label: ptr(strings.Repeat("é", 255))}},
+		{name: "label of 255 four-byte characters is accepted", body: `{"label":"` + strings.Repeat("😀", 255) + `"}`, wantPatch: phonenumbers.Patch{Label: ptr(strings.Repeat("😀", 255))}},
+		{name: "label of 256 two-byte characters is refused", body: `{"label":"` + strings.Repeat("é", 256) + `"}`, wantDetails: map[string]string{"label": "must be at most 255 characters"}},
+		{name: "label of 256 ASCII characters is refused", body: `{"label":"` + strings.Repeat("a", 256) + `"}`, wantDetails: map[string]string{"label": "must be at most 255 characters"}},
+		{name: "label with newline is refused", body: `{"label":"line\nbreak"}`, wantDetails: map[string]string{"label": "must not contain control characters"}},
+		{name: "label with tab is refused", body: `{"label":"a\tb"}`, wantDetails: map[string]string{"label": "must not contain control characters"}},
+		{name: "label with NUL is refused", body: `{"label":"a\u0000b"}`, wantDetails: map[string]string{"label": "must not contain control characters"}},
+		{name: "label with DEL is refused", body: `{"label":"a\u007fb"}`, wantDetails: map[string]string{"label": "must not contain control characters"}},
+		{name: "label with C1 control is refused", body: `{"label":"a\u0085b"}`, wantDetails: map[string]string{"label": "must not contain control characters"}},
+
+		// Campaign ids.
+		{name: "campaign_id that is not a UUID is refused", body: `{"campaign_id":"campaign-1"}`, wantDetails: map[string]string{"campaign_id": "must be a UUID"}},
+		{name: "campaign_id without hyphens is refused", body: `{"campaign_id":"78614b6cfe7c41e28e25c9b3a3c91904"}`, wantDetails: map[string]string{"campaign_id": "must be a UUID"}},
+		{name: "campaign_id with surrounding spaces is refused", body: `{"campaign_id":" ` + campaignID + ` "}`, wantDetails: map[string]string{"campaign_id": "must be a UUID"}},
+
+		// Every failing field is reported at once.
+		{name: "reports all four failing fields at once",
+			body: `{"inbound_url":"http://customer.example/","status_url":7,"label":"a\u0000","campaign_id":""}`,
+			wantDetails: map[string]string{
+				"inbound_url": "must use https://",
+				"status_url":  "must be a string or null",
+				"label":       "must not contain control characters",
+				"campaign_id": "must not be empty",
+			}},
+		{name: "reports only the failing fields", body: `{"inbound_url":"` + goodURL + `","label":null,"campaign_id":"x"}`,
+			wantDetails: map[string]string{"campaign_id": "must be a UUID"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, false)
+			if tt.wantDetails != nil {
+				checkErr(t, err, fieldErrors(tt.wantDetails))
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if !reflect.DeepEqual(got.Patch, tt.wantPatch) {
+				t.Errorf("got patch %s, want %s", describePatch(got.Patch), describePatch(tt.wantPatch))
+			}
+			if got.Patch.IsEmpty() != (tt.wantPatch == phonenumbers.Patch{}) {
+				t.Errorf("got IsEmpty() %v, want %v", got.Patch.IsEmpty(), tt.wantPatch == phonenumbers.Patch{})
+			}
+		})
+	}
+}
+
+// TestParseUpdateInputCheckOrder shows that when a request breaks several rules, the first
+// failing check of the contract's table is the one reported.
+func TestParseUpdateInputCheckOrder(t *testing.T) {
+	t.Parallel()
+	tooLargeGarbage := strings.Repeat("x", phonenumbers.MaxBodyBytes+1)
+	tests := []struct {
+		name        string
+		id          string
+		contentType string
+		body        string
+		isBase64    bool
+		want        wantErr
+	}{
+		{name: "bad id wins over bad Content-Type", id: "nope", contentType: "text/plain", body: `{}`, want: idError()},
+		{name: "bad id wins over everything", id: "nope", contentType: "text/plain", body: tooLargeGarbage, want: idError()},
+		{name: "bad Content-Type wins over too large body", id: numberID, contentType: "text/plain", body: tooLargeGarbage, want: unsupportedMediaType},
+		{name: "bad Content-Type wins over bad JSON", id: numberID, contentType: "application/xml", body: `<label/>`, want: unsupportedMediaType},
+		{name: "bad Content-Type wins over invalid base64", id: numberID, contentType: "text/plain", body: "!!!", isBase64: true, want: unsupportedMediaType},
+		{name: "too large wins over bad JSON", id: numberID, body: tooLargeGarbage, want: payloadTooLarge},
+		{name: "too large base64 wins over bad JSON inside", id: numberID, body: b64(tooLargeGarbage), isBase64: true, want: payloadTooLarge},
+		{name: "too large wins over unsupported members", id: numberID, body: `{"x":"` + strings.Repeat("a", phonenumbers.MaxBodyBytes) + `"}`, want: payloadTooLarge},
+		{name: "bad UTF-8 wins over bad JSON", id: numberID, body: "\xff not json", want: invalidInput(msgNotUTF8)},
+		{name: "duplicate member wins over unsupported member", id: numberID, body: `{"x":1,"label":"a","label":"b"}`, want: invalidInput(`request body has duplicate member "label"`)},
+		{name: "trailing data wins over unsupported member", id: numberID, body: `{"x":1} {}`, want: invalidInput(msgTrailing)},
+		{name: "syntax error after an unsupported member wins", id: numberID, body: `{"x":1,"label":}`, want: invalidInput(msgNotJSON)},
+		{name: "unsupported member wins over bad values", id: numberID, body: `{"campaign_id":"","Label":"x"}`, want: invalidInput(`unsupported member "Label"; ` + updatableList)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := phonenumbers.ParseUpdateInput(tt.id, tt.contentType, tt.body, tt.isBase64)
+			checkErr(t, err, tt.want)
+		})
+	}
+}
+
+func TestPatchChanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		patch phonenumbers.Patch
+		want  []phonenumbers.Change
+	}{
+		{name: "empty patch has no changes", patch: phonenumbers.Patch{}, want: []phonenumbers.Change{}},
+		{name: "value becomes a change with that value",
+			patch: phonenumbers.Patch{Label: ptr("support")},
+			want:  []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: ptr("support")}}},
+		{name: "empty string becomes a clear with nil value",
+			patch: phonenumbers.Patch{StatusURL: ptr("")},
+			want:  []phonenumbers.Change{{Field: phonenumbers.FieldStatusURL, Value: nil}}},
+		{name: "changes follow the documented field order",
+			patch: phonenumbers.Patch{CampaignID: ptr(campaignID), Label: ptr(""), StatusURL: ptr("https://customer.example/s"), InboundURL: ptr("https://customer.example/i")},
+			want: []phonenumbers.Change{
+				{Field: phonenumbers.FieldInboundURL, Value: ptr("https://customer.example/i")},
+				{Field: phonenumbers.FieldStatusURL, Value: ptr("https://customer.example/s")},
+				{Field: phonenumbers.FieldLabel, Value: nil},
+				{Field: phonenumbers.FieldCampaignID, Value: ptr(campaignID)},
+			}},
+		{name: "untouched fields are left out",
+			patch: phonenumbers.Patch{InboundURL: ptr(""), CampaignID: ptr(campaignID)},
+			want: []phonenumbers.Change{
+				{Field: phonenumbers.FieldInboundURL, Value: nil},
+				{Field: phonenumbers.FieldCampaignID, Value: ptr(campaignID)},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := tt.patch.Changes()
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got changes %s, want %s", describeChanges(got), describeChanges(tt.want))
+			}
+		})
+	}
+}
+
+// TestParsedPatchChangesIgnoreDocumentOrder ties parsing to Changes: the order of members in the
+// body does not matter, and "" arrives as a clear.
+func TestParsedPatchChangesIgnoreDocumentOrder(t *testing.T) {
+	t.Parallel()
+	got, err := phonenumbers.ParseUpdateInput(numberID, "",
+		`{"campaign_id":"`+strings.ToUpper(campaignID)+`","label":"x","status_url":null,"inbound_url":""}`, false)
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	want := []phonenumbers.Change{
+		{Field: phonenumbers.FieldInboundURL, Value: nil},
+		{Field: phonenumbers.FieldLabel, Value: ptr("x")},
+		{Field: phonenumbers.FieldCampaignID, Value: ptr(campaignID)},
+	}
+	if changes := got.Patch.Changes(); !reflect.DeepEqual(changes, want) {
+		t.Errorf("got changes %s, want %s", describeChanges(changes), describeChanges(want))
+	}
+}
+
+func TestUpdatableFieldsAreTheContractsFour(t *testing.T) {
+	t.Parallel()
+	want := []phonenumbers.Field{"inbound_url", "status_url", "label", "campaign_id"}
+	if !reflect.DeepEqual(phonenumbers.UpdatableFields, want) {
+		t.Errorf("got UpdatableFields %v, want %v", phonenumbers.UpdatableFields, want)
+	}
+}
+
+func describePatch(p phonenumbers.Patch) string {
+	s := func(v *string) string {
+		if v == nil {
+			return "nil"
+		}
+		return `"` + *v + `"`
+	}
+	return "{inbound_url:" + s(p.InboundURL) + " status_url:" + s(p.StatusURL) + " label:" + s(p.Label) + " campaign_id:" + s(p.CampaignID) + "}"
+}
+
+func describeChanges(cs []phonenumbers.Change) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		v := "REMOVE"
+		if c.Value != nil {
+			v = `"` + *c.Value + `"`
+		}
+		parts[i] = string(c.Field) + "=" + v
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}

@@ -1,0 +1,536 @@
+package phonenumbers_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+)
+
+const (
+	orgID      = "0b1c2d3e-4f50-4617-8a9b-acbdcedf0011"
+	otherOrgID = "f0e1d2c3-b4a5-4697-8877-665544332211"
+	keyID      = "5c0ffee0-0000-4000-8000-000000000001"
+)
+
+// testTimeout bounds every wait on a fake, so that a broken concurrency guarantee fails the test
+// instead of hanging it. It is never slept on.
+const testTimeout = 5 * time.Second
+
+var validSecret = "am_live_" + random(40)
+
+// fakeAuthenticator answers with a fixed principal or error. When waitFor is set, Authenticate
+// blocks until that channel closes (or gives up after testTimeout, failing the call). It closes
+// called, when set, on entry.
+type fakeAuthenticator struct {
+	principal phonenumbers.Principal
+	err       error
+	waitFor   <-chan struct{}
+	called    chan struct{}
+
+	mu      sync.Mutex
+	calls   int
+	secrets []string
+}
+
+func (f *fakeAuthenticator) Authenticate(ctx context.Context, secret phonenumbers.Secret) (phonenumbers.Principal, error) {
+	f.mu.Lock()
+	f.calls++
+	f.secrets = append(f.secrets, secret.Reveal())
+	if f.called != nil && f.calls == 1 {
+		close(f.called)
+	}
+	f.mu.Unlock()
+	if f.waitFor != nil {
+		select {
+		case <-f.waitFor:
+		case <-time.After(testTimeout):
+			return phonenumbers.Principal{}, errors.New("fake authenticator: campaign lookup did not start while the key lookup was in flight")
+		}
+	}
+	return f.principal, f.err
+}
+
+func (f *fakeAuthenticator) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// fakeCampaigns answers with a fixed campaign or error and closes called on its first call.
+type fakeCampaigns struct {
+	campaign phonenumbers.Campaign
+	err      error
+	// block, when set, makes FindCampaign wait for its context to end and report through
+	// cancelled whether it did.
+	block     bool
+	cancelled chan bool
+	// waitFor, when set, makes FindCampaign wait for that channel to close before answering.
+	waitFor <-chan struct{}
+
+	mu     sync.Mutex
+	calls  int
+	ids    []string
+	once   sync.Once
+	called chan struct{}
+}
+
+func newFakeCampaigns(c phonenumbers.Campaign, err error) *fakeCampaigns {
+	return &fakeCampaigns{campaign: c, err: err, called: make(chan struct{})}
+}
+
+func (f *fakeCampaigns) FindCampaign(ctx context.Context, id string) (phonenumbers.Campaign, error) {
+	f.mu.Lock()
+	f.calls++
+	f.ids = append(f.ids, id)
+	f.mu.Unlock()
+	f.once.Do(func() { close(f.called) })
+	if f.waitFor != nil {
+		select {
+		case <-f.waitFor:
+		case <-time.After(testTimeout):
+			return phonenumbers.Campaign{}, errors.New("fake campaign finder: key lookup did not start while the campaign lookup was in flight")
+		}
+	}
+	if f.block {
+		select {
+		case <-ctx.Done():
+			f.cancelled <- true
+		case <-time.After(testTimeout):
+			f.cancelled <- false
+		}
+		return phonenumbers.Campaign{}, ctx.Err()
+	}
+	return f.campaign, f.err
+}
+
+func (f *fakeCampaigns) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// fakeNumbers records the update it is asked for and answers with a fixed number or error.
+type fakeNumbers struct {
+	number phonenumbers.PhoneNumber
+	err    error
+
+	mu    sync.Mutex
+	calls int
+	org   string
+	id    string
+	patch phonenumbers.Patch
+	now   time.Time
+}
+
+func (f *fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, patch phonenumbers.Patch, now time.Time) (phonenumbers.PhoneNumber, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.org, f.id, f.patch, f.now = org, id, patch, now
+	return f.number, f.err
+}
+
+func (f *fakeNumbers) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+var (
+	writer   = phonenumbers.Principal{KeyID: keyID, OrgID: orgID, Scopes: []string{"numbers:read", phonenumbers.ScopeNumbersWrite}}
+	readOnly = phonenumbers.Principal{KeyID: keyID, OrgID: orgID, Scopes: []string{"numbers:read"}}
+)
+
+func campaign(org string, status phonenumbers.CampaignStatus) phonenumbers.Campaign {
+	return phonenumbers.Campaign{ID: campaignID, OrgID: org, Status: status}
+}
+
+func storedNumber() phonenumbers.PhoneNumber {
+	return phonenumbers.PhoneNumber{ID: numberID, OrgID: orgID, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal}
+}
+
+func validRequest(body string) phonenumbers.UpdateRequest {
+	return phonenumbers.UpdateRequest{
+		Authorization: "Bearer " + validSecret,
+		PhoneNumberID: numberID,
+		ContentType:   "application/json",
+		Body:          body,
+	}
+}
+
+func TestServiceChecksInContractOrder(t *testing.T) {
+	t.Parallel()
+	withCampaign := `{"campaign_id":"` + campaignID + `","label":"x"}`
+	unauthenticated := wantErr{kind: phonenumbers.KindUnauthenticated, message: "authentication failed"}
+	forbidden := wantErr{kind: phonenumbers.KindForbidden, message: "missing required scope"}
+	campaignNotFound := fieldErrors(map[string]string{"campaign_id": "campaign not found"})
+	notActive := wantErr{kind: phonenumbers.KindCampaignNotActive, message: "campaign is not active"}
+	notFound := wantErr{kind: phonenumbers.KindNotFound, message: "not found"}
+
+	tests := []struct {
+		name          string
+		req           phonenumbers.UpdateRequest
+		authPrincipal phonenumbers.Principal
+		authErr       error
+		campaign      phonenumbers.Campaign
+		campaignErr   error
+		numberErr     error
+		want          *wantErr // nil means success
+		wantPrincipal bool
+		wantUpdate    bool
+	}{
+		{name: "unknown key is 401 even with every other check failing",
+			req:     phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: "bad", ContentType: "text/plain", Body: "x"},
+			authErr: phonenumbers.ErrUnauthenticated(), want: &unauthenticated},
+		{name: "unknown key is 401 before campaign not found",
+			req:     validRequest(withCampaign),
+			authErr: phonenumbers.ErrUnauthenticated(), campaignErr: phonenumbers.ErrNotFound(), want: &unauthenticated},
+		{name: "missing scope is 403 before bad id",
+			req:           phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: "bad", ContentType: "text/plain", Body: "x"},
+			authPrincipal: readOnly, want: &forbidden, wantPrincipal: true},
+		{name: "missing scope is 403 before campaign not found",
+			req:           validRequest(withCampaign),
+			authPrincipal: readOnly, campaignErr: phonenumbers.ErrNotFound(), want: &forbidden, wantPrincipal: true},
+		{name: "key with no scopes is 403",
+			req:           validRequest(`{}`),
+			authPrincipal: phonenumbers.Principal{KeyID: keyID, OrgID: orgID}, want: &forbidden, wantPrincipal: true},
+		{name: "scope names match exactly",
+			req:           validRequest(`{}`),
+			authPrincipal: phonenumbers.Principal{KeyID: keyID, OrgID: orgID, Scopes: []string{"numbers:*", "NUMBERS:WRITE", "numbers:write "}}, want: &forbidden, wantPrincipal: true},
+		{name: "bad id is 400 after authorization",
+			req:           phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: "bad", ContentType: "text/plain", Body: "x"},
+			authPrincipal: writer, want: ptrTo(idError()), wantPrincipal: true},
+		{name: "bad Content-Type is 415 after authorization",
+			req:           phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: numberID, ContentType: "text/plain", Body: strings.Repeat("x", 20000)},
+			authPrincipal: writer, want: &unsupportedMediaType, wantPrincipal: true},
+		{name: "too large body is 413 after authorization",
+			req:           validRequest(bodyOfSize(phonenumbers.MaxBodyBytes + 1)),
+			authPrincipal: writer, want: &payloadTooLarge, wantPrincipal: true},
+		{name: "bad JSON is 400 after authorization",
+			req:           validRequest(`{"label":`),
+			authPrincipal: writer, want: ptrTo(invalidInput(msgNotJSON)), wantPrincipal: true},
+		{name: "unsupported member is 400 after authorization",
+			req:           validRequest(`{"number":"+1"}`),
+			authPrincipal: writer, want: ptrTo(invalidInput(`unsupported member "number"; ` + updatableList)), wantPrincipal: true},
+		{name: "bad field values are 422 before any campaign lookup",
+			req:           validRequest(`{"campaign_id":"` + campaignID + `","label":5}`),
+			authPrincipal: writer, campaignErr: phonenumbers.ErrNotFound(),
+			want: ptrTo(fieldErrors(map[string]string{"label": "must be a string or null"})), wantPrincipal: true},
+		{name: "missing campaign is 422 campaign not found",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaignErr: phonenumbers.ErrNotFound(), want: &campaignNotFound, wantPrincipal: true},
+		{name: "another organization's active campaign is 422 campaign not found",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(otherOrgID, phonenumbers.CampaignActive), want: &campaignNotFound, wantPrincipal: true},
+		{name: "another organization's inactive campaign is 422 campaign not found, not 409",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(otherOrgID, phonenumbers.CampaignPending), want: &campaignNotFound, wantPrincipal: true},
+		{name: "pending campaign is 409",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignPending), want: &notActive, wantPrincipal: true},
+		{name: "rejected campaign is 409",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignRejected), want: &notActive, wantPrincipal: true},
+		{name: "expired campaign is 409",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignExpired), want: &notActive, wantPrincipal: true},
+		{name: "campaign with unknown status is 409",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(orgID, "SUSPENDED"), want: &notActive, wantPrincipal: true},
+		{name: "inactive campaign is 409 before number not found",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignExpired), numberErr: phonenumbers.ErrNotFound(), want: &notActive, wantPrincipal: true},
+		{name: "missing number is 404 with an active campaign",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignActive), numberErr: phonenumbers.ErrNotFound(),
+			want: &notFound, wantPrincipal: true, wantUpdate: true},
+		{name: "missing number is 404 without a campaign",
+			req:           validRequest(`{"label":"x"}`),
+			authPrincipal: writer, numberErr: phonenumbers.ErrNotFound(), want: &notFound, wantPrincipal: true, wantUpdate: true},
+		{name: "empty patch still reaches the updater, which reports 404",
+			req:           validRequest(`{}`),
+			authPrincipal: writer, numberErr: phonenumbers.ErrNotFound(), want: &notFound, wantPrincipal: true, wantUpdate: true},
+		{name: "active campaign of the caller is attached",
+			req:           validRequest(withCampaign),
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignActive), wantPrincipal: true, wantUpdate: true},
+		{name: "absent Content-Type and body fields succeed",
+			req:           phonenumbers.UpdateRequest{Authorization: "bearer  " + validSecret, PhoneNumberID: strings.ToUpper(numberID), Body: `{"label":null}`},
+			authPrincipal: writer, wantPrincipal: true, wantUpdate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			auth := &fakeAuthenticator{principal: tt.authPrincipal, err: tt.authErr}
+			campaigns := newFakeCampaigns(tt.campaign, tt.campaignErr)
+			numbers := &fakeNumbers{number: storedNumber(), err: tt.numberErr}
+			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+
+			got, err := svc.UpdatePhoneNumber(context.Background(), tt.req)
+
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("got error %v, want none", err)
+				}
+				if !reflect.DeepEqual(got.PhoneNumber, storedNumber()) {
+					t.Errorf("got phone number %+v, want %+v", got.PhoneNumber, storedNumber())
+				}
+			} else {
+				checkErr(t, err, *tt.want)
+			}
+			if gotCalls := auth.callCount(); gotCalls != 1 {
+				t.Errorf("got %d authenticator calls, want 1", gotCalls)
+			}
+			if (got.Principal != nil) != tt.wantPrincipal {
+				t.Errorf("got Principal %v, want set=%v", got.Principal, tt.wantPrincipal)
+			} else if got.Principal != nil && !reflect.DeepEqual(*got.Principal, tt.authPrincipal) {
+				t.Errorf("got Principal %+v, want %+v", *got.Principal, tt.authPrincipal)
+			}
+			if gotUpdate := numbers.callCount() == 1; gotUpdate != tt.wantUpdate {
+				t.Errorf("got updater called=%v, want %v", gotUpdate, tt.wantUpdate)
+			}
+		})
+	}
+}
+
+func ptrTo(w wantErr) *wantErr { return &w }
+
+func TestServiceMalformedAuthorizationReadsNoStorage(t *testing.T) {
+	t.Parallel()
+	body := `{"campaign_id":"` + campaignID + `"}`
+	tests := []struct {
+		name   string
+		header string
+	}{
+		{name: "absent header", header: ""},
+		{name: "secret without scheme", header: validSecret},
+		{name: "Basic scheme", header: "Basic " + validSecret},
+		{name: "tab separator", header: "Bearer\t" + validSecret},
+		{name: "short secret", header: "Bearer am_live_" + random(31)},
+		{name: "long secret", header: "Bearer am_live_" + random(65)},
+		{name: "wrong prefix", header: "Bearer am_test_" + random(32)},
+		{name: "illegal character", header: "Bearer am_live_" + random(31) + "!"},
+		{name: "comma-joined headers", header: "Bearer " + validSecret + ", Bearer " + validSecret},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			auth := &fakeAuthenticator{principal: writer}
+			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
+			numbers := &fakeNumbers{number: storedNumber()}
+			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+			req := validRequest(body)
+			req.Authorization = tt.header
+
+			got, err := svc.UpdatePhoneNumber(context.Background(), req)
+
+			checkErr(t, err, wantErr{kind: phonenumbers.KindUnauthenticated, message: "authentication failed"})
+			if got.Principal != nil {
+				t.Errorf("got Principal %+v, want nil", *got.Principal)
+			}
+			// The service returns before starting any lookup, so these counts are final.
+			if n := auth.callCount(); n != 0 {
+				t.Errorf("got %d key lookups, want 0", n)
+			}
+			if n := campaigns.callCount(); n != 0 {
+				t.Errorf("got %d campaign lookups, want 0", n)
+			}
+			if n := numbers.callCount(); n != 0 {
+				t.Errorf("got %d updates, want 0", n)
+			}
+		})
+	}
+}
+
+func TestServiceLooksUpCampaignOnlyForAValidCampaignID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		req     phonenumbers.UpdateRequest
+		wantIDs []string
+	}{
+		{name: "no campaign_id, no lookup", req: validRequest(`{"label":"x"}`)},
+		{name: "null campaign_id, no lookup", req: validRequest(`{"campaign_id":null}`)},
+		{name: "empty campaign_id, no lookup", req: validRequest(`{"campaign_id":""}`)},
+		{name: "malformed campaign_id, no lookup", req: validRequest(`{"campaign_id":"abc"}`)},
+		{name: "valid campaign_id beside a bad field, no lookup", req: validRequest(`{"campaign_id":"` + campaignID + `","inbound_url":"http://x.example/"}`)},
+		{name: "valid campaign_id with bad path id, no lookup", req: func() phonenumbers.UpdateRequest {
+			r := validRequest(`{"campaign_id":"` + campaignID + `"}`)
+			r.PhoneNumberID = "bad"
+			return r
+		}()},
+		{name: "valid campaign_id with unsupported member, no lookup", req: validRequest(`{"campaign_id":"` + campaignID + `","x":1}`)},
+		{name: "valid campaign_id, one lookup", req: validRequest(`{"campaign_id":"` + campaignID + `"}`), wantIDs: []string{campaignID}},
+		{name: "upper-case campaign_id, one lookup by the normalised id", req: validRequest(`{"campaign_id":"` + strings.ToUpper(campaignID) + `"}`), wantIDs: []string{campaignID}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			auth := &fakeAuthenticator{principal: writer}
+			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
+			svc := phonenumbers.NewService(auth, campaigns, &fakeNumbers{number: storedNumber()}, nil)
+
+			_, _ = svc.UpdatePhoneNumber(context.Background(), tt.req)
+
+			// Authentication succeeds in every case, so a started lookup has been awaited.
+			campaigns.mu.Lock()
+			defer campaigns.mu.Unlock()
+			if !reflect.DeepEqual(campaigns.ids, tt.wantIDs) {
+				t.Errorf("got campaign lookups %q, want %q", campaigns.ids, tt.wantIDs)
+			}
+		})
+	}
+}
+
+// TestServiceLooksUpCampaignConcurrentlyWithKey proves the two reads overlap: neither fake
+// answers until the other has been called, which only succeeds if each lookup starts before the
+// other ends. Done one after the other, in either order, the first fake gives up after
+// testTimeout and the update fails.
+func TestServiceLooksUpCampaignConcurrentlyWithKey(t *testing.T) {
+	t.Parallel()
+	campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
+	auth := &fakeAuthenticator{principal: writer, waitFor: campaigns.called, called: make(chan struct{})}
+	campaigns.waitFor = auth.called
+	numbers := &fakeNumbers{number: storedNumber()}
+	svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+
+	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	if n := campaigns.callCount(); n != 1 {
+		t.Errorf("got %d campaign lookups, want 1", n)
+	}
+	if n := numbers.callCount(); n != 1 {
+		t.Errorf("got %d updates, want 1", n)
+	}
+}
+
+// TestServiceCancelsCampaignLookupItNoLongerNeeds shows that a failed authentication does not
+// leave the concurrent campaign lookup running.
+func TestServiceCancelsCampaignLookupItNoLongerNeeds(t *testing.T) {
+	t.Parallel()
+	campaigns := newFakeCampaigns(phonenumbers.Campaign{}, nil)
+	campaigns.block = true
+	campaigns.cancelled = make(chan bool, 1)
+	auth := &fakeAuthenticator{err: phonenumbers.ErrUnauthenticated(), waitFor: campaigns.called}
+	svc := phonenumbers.NewService(auth, campaigns, &fakeNumbers{}, nil)
+
+	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
+	checkErr(t, err, wantErr{kind: phonenumbers.KindUnauthenticated, message: "authentication failed"})
+
+	select {
+	case cancelled := <-campaigns.cancelled:
+		if !cancelled {
+			t.Errorf("got campaign lookup still running after %v, want its context cancelled", testTimeout)
+		}
+	case <-time.After(2 * testTimeout):
+		t.Fatalf("campaign lookup never reported")
+	}
+}
+
+func TestServiceStorageErrors(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("dynamodb: connection reset")
+	withCampaign := `{"campaign_id":"` + campaignID + `"}`
+	tests := []struct {
+		name        string
+		authErr     error
+		campaignErr error
+		numberErr   error
+		wantKind    phonenumbers.Kind
+	}{
+		{name: "unavailable key storage stays unavailable", authErr: phonenumbers.ErrUnavailable(cause), wantKind: phonenumbers.KindUnavailable},
+		{name: "unexpected key storage error is internal, not unauthenticated", authErr: cause, wantKind: phonenumbers.KindInternal},
+		{name: "unavailable campaign storage stays unavailable", campaignErr: phonenumbers.ErrUnavailable(cause), wantKind: phonenumbers.KindUnavailable},
+		{name: "unexpected campaign storage error is internal, not campaign not found", campaignErr: cause, wantKind: phonenumbers.KindInternal},
+		{name: "unavailable number storage stays unavailable", numberErr: phonenumbers.ErrUnavailable(cause), wantKind: phonenumbers.KindUnavailable},
+		{name: "unexpected number storage error is internal", numberErr: cause, wantKind: phonenumbers.KindInternal},
+		{name: "deadline while updating stays unavailable", numberErr: phonenumbers.ErrUnavailable(context.DeadlineExceeded), wantKind: phonenumbers.KindUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			auth := &fakeAuthenticator{principal: writer, err: tt.authErr}
+			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), tt.campaignErr)
+			numbers := &fakeNumbers{number: storedNumber(), err: tt.numberErr}
+			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+
+			_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(withCampaign))
+
+			if err == nil {
+				t.Fatalf("got no error, want kind %v", tt.wantKind)
+			}
+			if got := phonenumbers.KindOf(err); got != tt.wantKind {
+				t.Errorf("got kind %v, want %v (error: %v)", got, tt.wantKind, err)
+			}
+			wantCause := tt.authErr
+			if wantCause == nil {
+				wantCause = tt.campaignErr
+			}
+			if wantCause == nil {
+				wantCause = tt.numberErr
+			}
+			if !errors.Is(err, wantCause) {
+				t.Errorf("got error %v, want it to wrap %v", err, wantCause)
+			}
+		})
+	}
+}
+
+func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
+	t.Parallel()
+	paris := time.FixedZone("CEST", 2*60*60)
+	clock := time.Date(2026, 4, 27, 11, 30, 0, 0, paris)
+	numbers := &fakeNumbers{number: storedNumber()}
+	campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
+	svc := phonenumbers.NewService(&fakeAuthenticator{principal: writer}, campaigns, numbers, func() time.Time { return clock })
+	req := validRequest(`{"inbound_url":"https://customer.example/in","status_url":"","label":null,"campaign_id":"` + strings.ToUpper(campaignID) + `"}`)
+	req.PhoneNumberID = strings.ToUpper(numberID)
+
+	got, err := svc.UpdatePhoneNumber(context.Background(), req)
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+
+	numbers.mu.Lock()
+	defer numbers.mu.Unlock()
+	if numbers.org != orgID {
+		t.Errorf("got org %q, want the principal's %q", numbers.org, orgID)
+	}
+	if numbers.id != numberID {
+		t.Errorf("got id %q, want normalised %q", numbers.id, numberID)
+	}
+	wantPatch := phonenumbers.Patch{InboundURL: ptr("https://customer.example/in"), StatusURL: ptr(""), CampaignID: ptr(campaignID)}
+	if !reflect.DeepEqual(numbers.patch, wantPatch) {
+		t.Errorf("got patch %s, want %s", describePatch(numbers.patch), describePatch(wantPatch))
+	}
+	if !numbers.now.Equal(clock) || numbers.now.Location() != time.UTC {
+		t.Errorf("got now %v, want %v in UTC", numbers.now, clock.UTC())
+	}
+	if got.Principal == nil || !reflect.DeepEqual(*got.Principal, writer) {
+		t.Errorf("got Principal %v, want %+v", got.Principal, writer)
+	}
+}
+
+func TestServicePassesTheParsedSecretToTheAuthenticator(t *testing.T) {
+	t.Parallel()
+	auth := &fakeAuthenticator{principal: writer}
+	svc := phonenumbers.NewService(auth, newFakeCampaigns(phonenumbers.Campaign{}, nil), &fakeNumbers{number: storedNumber()}, nil)
+	req := validRequest(`{}`)
+	req.Authorization = "BEARER   " + validSecret
+
+	if _, err := svc.UpdatePhoneNumber(context.Background(), req); err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	auth.mu.Lock()
+	defer auth.mu.Unlock()
+	if want := []string{validSecret}; !reflect.DeepEqual(auth.secrets, want) {
+		t.Errorf("got secrets %q, want %q", auth.secrets, want)
+	}
+}

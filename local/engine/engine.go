@@ -123,8 +123,9 @@ func StartMoto(ctx context.Context, port int) (*Engine, error) {
 
 func start(ctx context.Context, name string, cmd *exec.Cmd, port int) (*Engine, error) {
 	// Its own process group, so that stopping it also stops anything it spawned (npm shims,
-	// Python wrappers).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Python wrappers); and killed with its parent, so that a test binary that panics or times out
+	// leaves no engine behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout = nil
 	cmd.Stderr = nil
 	if err := cmd.Start(); err != nil {

@@ -15,7 +15,8 @@ STACK_NAME    ?= phone-numbers
 FUNCTION_PKG  := ./functions/update-phone-number
 GO_BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w -buildid="
 LOCAL_BIN     := $(CURDIR)/local/bin
-DYNALITE      := local/node_modules/.bin/dynalite
+# A stamp, not node_modules/.bin/dynalite itself: npm gives installed files fixed old dates.
+DYNALITE      := local/node_modules/.installed
 RIE           := $(LOCAL_BIN)/aws-lambda-rie
 # The emulator's module publishes no tagged release on the module proxy: pin the commit.
 RIE_VERSION   := v0.0.0-20261030222936-bef5c4ba774d
@@ -38,7 +39,7 @@ seed: ## Load FIXTURES into $DYNAMODB_ENDPOINT, creating tables if missing (idem
 
 .PHONY: invoke
 invoke: bin/local/bootstrap $(RIE) ## Run the built bootstrap under the Lambda emulator with EVENT, as sam local invoke does
-	$(GO) run ./local/cmd/invoke -bootstrap bin/local/bootstrap -rie $(RIE) -endpoint $(DYNAMODB_ENDPOINT) -event $(EVENT)
+	@$(GO) run ./local/cmd/invoke -bootstrap bin/local/bootstrap -rie $(RIE) -endpoint $(DYNAMODB_ENDPOINT) -event $(EVENT)
 
 $(DYNALITE): local/package.json local/package-lock.json
 	cd local && npm ci --no-audit --no-fund --loglevel=error
@@ -62,7 +63,7 @@ bin/arm64/bootstrap:
 
 .PHONY: bin/local/bootstrap
 bin/local/bootstrap:
-	CGO_ENABLED=0 GOOS=linux $(GO) build $(GO_BUILD_FLAGS) -o $@ $(FUNCTION_PKG)
+	@CGO_ENABLED=0 GOOS=linux $(GO) build $(GO_BUILD_FLAGS) -o $@ $(FUNCTION_PKG)
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
 .PHONY: build-UpdatePhoneNumberFunction
@@ -91,6 +92,8 @@ lint-template: ## cfn-lint on template.yaml (required under CI=true)
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./pkg/webhook/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseUpdateInput$$' -fuzztime=$(FUZZTIME) ./pkg/phonenumbers/
+	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) ./pkg/apigw/
 
 .PHONY: bench
 bench: $(DYNALITE) $(RIE) ## Measure handler overhead, end-to-end latency against the floor, cold start and size

@@ -122,6 +122,13 @@ func StartMoto(ctx context.Context, port int) (*Engine, error) {
 }
 
 func start(ctx context.Context, name string, cmd *exec.Cmd, port int) (*Engine, error) {
+	// Readiness is "something answers on the port", so a port someone else already serves would
+	// look ready: refuse it up front with a clear message.
+	probe, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("start %s: port %d on 127.0.0.1 is in use: %w", name, port, err)
+	}
+	probe.Close()
 	// Its own process group, so that stopping it also stops anything it spawned (npm shims,
 	// Python wrappers); and killed with its parent, so that a test binary that panics or times out
 	// leaves no engine behind.
@@ -157,7 +164,12 @@ func (e *Engine) waitReady(ctx context.Context, timeout time.Duration) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.Endpoint, nil)
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
-			return nil
+			select {
+			case <-e.exited:
+				return fmt.Errorf("%s exited, and something else answers at %s", e.Name, e.Endpoint)
+			default:
+				return nil
+			}
 		}
 		select {
 		case <-e.exited:

@@ -14,7 +14,7 @@ type APIKeyItem struct {
 	KeyHash   string   `dynamodbav:"key_hash"`
 	ID        string   `dynamodbav:"id"`
 	OrgID     string   `dynamodbav:"org_id"`
-	Scopes    []string `dynamodbav:"scopes,stringset"`
+	Scopes    []string `dynamodbav:"scopes,stringset,omitempty"`
 	Prefix    string   `dynamodbav:"prefix"`
 	Label     string   `dynamodbav:"label,omitempty"`
 	CreatedAt string   `dynamodbav:"created_at"`

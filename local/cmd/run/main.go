@@ -20,6 +20,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/fixtures"
 	"github.com/sms-platform/phone-numbers/pkg/localapi"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
@@ -61,7 +62,7 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 	if err != nil {
 		return err
 	}
-	tables := fixtures.LocalTables
+	tables := fixtures.LocalTablesFromEnv(os.Getenv)
 	if err := engine.CreateTables(ctx, client, tables); err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 
-	printBanner(os.Stdout, "http://"+listener.Addr().String(), db.Endpoint, fixturesPath, file)
+	printBanner(os.Stdout, "http://"+listener.Addr().String(), db.Endpoint, tables, fixturesPath, file)
 
 	select {
 	case <-ctx.Done():
@@ -95,11 +96,11 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 }
 
 // printBanner tells the newcomer where everything is and gives a request that works as pasted.
-func printBanner(w *os.File, apiURL, dynamoEndpoint, fixturesPath string, file *fixtures.File) {
+func printBanner(w *os.File, apiURL, dynamoEndpoint string, tables dynamostore.Tables, fixturesPath string, file *fixtures.File) {
 	fmt.Fprintf(w, "\nPATCH /v1/phone-numbers/{id} is being served locally.\n\n")
 	fmt.Fprintf(w, "  API       %s\n", apiURL)
 	fmt.Fprintf(w, "  DynamoDB  %s (dynalite, in memory; tables %s, %s, %s)\n",
-		dynamoEndpoint, fixtures.LocalTables.APIKeys, fixtures.LocalTables.Campaigns, fixtures.LocalTables.PhoneNumbers)
+		dynamoEndpoint, tables.APIKeys, tables.Campaigns, tables.PhoneNumbers)
 	fmt.Fprintf(w, "  Data      %s\n\n", fixturesPath)
 	secret, numberID, ok := demoRequest(file)
 	if !ok {

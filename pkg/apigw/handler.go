@@ -101,12 +101,15 @@ func header(headers map[string]string, name string) string {
 	if v, ok := headers[strings.ToLower(name)]; ok {
 		return v
 	}
+	// Several spellings of one name: take the smallest, so the choice does not depend on map
+	// iteration order.
+	var value, matched string
 	for k, v := range headers {
-		if strings.EqualFold(k, name) {
-			return v
+		if strings.EqualFold(k, name) && (matched == "" || k < matched) {
+			value, matched = v, k
 		}
 	}
-	return ""
+	return value
 }
 
 // logRequest writes the request's one log line. It logs identifiers, never credentials: the

@@ -136,8 +136,10 @@ func decodeBody(body string, isBase64 bool) ([]byte, error) {
 		}
 		return []byte(body), nil
 	}
-	// Refuse before decoding what cannot fit: padding removes at most two bytes.
-	if base64.StdEncoding.DecodedLen(len(body))-2 > MaxBodyBytes {
+	// Refuse before decoding what cannot fit: padding removes at most two bytes. The decoder
+	// skips line breaks (as in base64 wrapped at 76 columns), so they do not count.
+	encoded := len(body) - strings.Count(body, "\n") - strings.Count(body, "\r")
+	if base64.StdEncoding.DecodedLen(encoded)-2 > MaxBodyBytes {
 		return nil, tooLarge
 	}
 	raw, err := base64.StdEncoding.DecodeString(body)

@@ -232,8 +232,16 @@ func (env *Env) GetPhoneNumberItem(t *testing.T, id string) map[string]types.Att
 // output and to Logs. The server is closed when t ends.
 func (env *Env) NewServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	return env.NewServerWithClient(t, env.Client)
+}
+
+// NewServerWithClient is NewServer with the handler talking to DynamoDB through client instead of
+// env.Client, for tests that put something between the handler and the engine, such as a
+// fault-injecting proxy.
+func (env *Env) NewServerWithClient(t *testing.T, client dynamostore.API) *httptest.Server {
+	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(t.Output(), &env.logs), nil))
-	handler := app.NewHandler(env.Client, env.Tables, logger)
+	handler := app.NewHandler(client, env.Tables, logger)
 	srv := httptest.NewServer(localapi.New(handler.Handle, localapi.FunctionTimeout))
 	t.Cleanup(srv.Close)
 	return srv

@@ -1,0 +1,530 @@
+package app_test
+
+// Fault tests of PATCH /v1/phone-numbers/{id}: the handler's DynamoDB client talks to the engine
+// through faultproxy, which throttles, fails, stalls or drops requests as each test scripts it.
+// They prove the 503 row of the contract's status table (§2) and that a PATCH never half-applies:
+// transient faults are retried into a success, persistent ones become a 503 with Retry-After within
+// the invocation's time, and a write whose answer was lost converges when the PATCH is retried.
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sms-platform/phone-numbers/local/engine"
+	"github.com/sms-platform/phone-numbers/local/enginetest"
+	"github.com/sms-platform/phone-numbers/local/faultproxy"
+	"github.com/sms-platform/phone-numbers/pkg/apigw"
+	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/pkg/localapi"
+)
+
+// The DynamoDB operations the handler calls.
+const (
+	opGetItem    = "GetItem"
+	opUpdateItem = "UpdateItem"
+)
+
+var (
+	throttle      = faultproxy.Fault{Action: faultproxy.Throttle}
+	throttling    = faultproxy.Fault{Action: faultproxy.Throttling}
+	internalError = faultproxy.Fault{Action: faultproxy.InternalError}
+	dropped       = faultproxy.Fault{Action: faultproxy.Drop}
+	droppedAfter  = faultproxy.Fault{Action: faultproxy.DropAfterForward}
+)
+
+// proxiedWorld is a world whose server's handler reaches the engine through a fault proxy.
+type proxiedWorld struct {
+	*world
+	proxy  *faultproxy.Proxy
+	client *dynamodb.Client
+	// attempts and attemptTimeout are the client's retry policy: attempts per call, and the time
+	// one attempt may take.
+	attempts       int
+	attemptTimeout time.Duration
+}
+
+// proxied returns w served by a new handler whose DynamoDB client, built by engine.NewClient with
+// the store's retry and timeout policy, goes through a new fault proxy in front of w's engine. The
+// data and keys are w's; setup and inspection through w.env.Client bypass the proxy.
+func proxied(t *testing.T, w *world) *proxiedWorld {
+	t.Helper()
+	proxy, err := faultproxy.New(w.env.Engine.Endpoint)
+	if err != nil {
+		t.Fatalf("start fault proxy: %v", err)
+	}
+	t.Cleanup(proxy.Close)
+	client, err := engine.NewClient(t.Context(), proxy.URL)
+	if err != nil {
+		t.Fatalf("client through the fault proxy: %v", err)
+	}
+	pw := &proxiedWorld{proxy: proxy, client: client}
+	copied := *w
+	copied.srv = w.env.NewServerWithClient(t, client)
+	pw.world = &copied
+	pw.attempts, pw.attemptTimeout = retryPolicy(t, client)
+	return pw
+}
+
+// onDynalite runs fn with fresh tables in the shared dynalite. The faults these tests inject come
+// from the proxy, not from the engine, so one engine shows them; moto, ten times slower, would
+// only add time and load. TestWriteWhoseAnswerIsLostConvergesOnRetry, whose outcome depends on how
+// the engine reports a failed condition, runs on every engine.
+func onDynalite(t *testing.T, fn func(t *testing.T, env *enginetest.Env)) {
+	t.Helper()
+	engines := enginetest.Engines()
+	if len(engines) == 0 || engines[0].Name != "dynalite" {
+		t.Fatal("enginetest did not start dynalite first: call enginetest.Main(m) from TestMain")
+	}
+	fn(t, enginetest.NewEnv(t, engines[0]))
+}
+
+// retryPolicy reads the retry and timeout policy from a client dynamostore.NewClient built, so
+// that the tests follow the policy instead of copying its numbers.
+func retryPolicy(t *testing.T, client *dynamodb.Client) (attempts int, attemptTimeout time.Duration) {
+	t.Helper()
+	opts := client.Options()
+	withTimeout, ok := opts.HTTPClient.(interface{ GetTimeout() time.Duration })
+	if !ok || withTimeout.GetTimeout() <= 0 {
+		t.Fatalf("the client's HTTP client %T has no per-attempt timeout", opts.HTTPClient)
+	}
+	if opts.Retryer == nil || opts.Retryer.MaxAttempts() < 2 {
+		t.Fatalf("the client does not retry: retryer %T", opts.Retryer)
+	}
+	return opts.Retryer.MaxAttempts(), withTimeout.GetTimeout()
+}
+
+// checkNoProxyLeak is checkNoLeak, plus the proxy's address.
+func (pw *proxiedWorld) checkNoLeak(t *testing.T, r response) {
+	t.Helper()
+	checkNoLeak(t, r, pw.env)
+	if strings.Contains(string(r.body), strings.TrimPrefix(pw.proxy.URL, "http://")) {
+		t.Errorf("body leaks the storage endpoint: %s", r.body)
+	}
+}
+
+// ---- transient faults: retried into a success ----
+
+func TestTransientStorageFaultsAreRetried(t *testing.T) {
+	t.Parallel()
+	onDynalite(t, func(t *testing.T, env *enginetest.Env) {
+		w := newWorld(t, env)
+		cases := []struct {
+			name   string
+			faults func(pw *proxiedWorld) []faultproxy.Fault
+		}{
+			{"two ProvisionedThroughputExceededExceptions", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttle, throttle} }},
+			{"two ThrottlingExceptions", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttling, throttling} }},
+			{"an InternalServerError", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{internalError} }},
+			{"a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{dropped} }},
+			{"a throttle then a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttle, dropped} }},
+			{"an attempt slower than the per-attempt timeout", func(pw *proxiedWorld) []faultproxy.Fault {
+				return []faultproxy.Fault{faultproxy.Slow(pw.attemptTimeout + 300*time.Millisecond)}
+			}},
+		}
+		for _, op := range []string{opGetItem, opUpdateItem} {
+			for _, tc := range cases {
+				t.Run(op+" "+tc.name, func(t *testing.T) {
+					t.Parallel()
+					pw := proxied(t, w)
+					n := w.putNumber(t, nil)
+					faults := tc.faults(pw)
+					if len(faults) >= pw.attempts {
+						t.Fatalf("%d faults leave no attempt of %d to succeed", len(faults), pw.attempts)
+					}
+					pw.proxy.SetScript(faultproxy.Sequence(op, faults...))
+
+					label := "retried " + op
+					r := pw.patch(t, n.ID, `{"label":`+jsonString(label)+`}`)
+					item := env.GetPhoneNumberItem(t, n.ID)
+					checkSuccess(t, r, item)
+					if got, _ := stringAttr(item, "label"); got != label {
+						t.Errorf("stored label = %q, want %q", got, label)
+					}
+					// Exactly len(faults)+1 on an idle machine; one more when a loaded engine let an
+					// attempt run past its timeout.
+					if got, want := pw.proxy.Count(op), len(faults)+1; got < want || got > pw.attempts {
+						t.Errorf("proxy saw %d %s requests, want %d faulted then the retry that passed (%d), and at most the client's %d attempts",
+							got, op, len(faults), want, pw.attempts)
+					}
+					// The key lookup and the update, however many attempts each took.
+					checkStorageCalls(t, env, r, 2)
+					t.Logf("%s: 200 after %s", faults, r.elapsed.Round(time.Millisecond))
+				})
+			}
+		}
+	})
+}
+
+// ---- persistent faults: a bounded 503 ----
+
+func TestPersistentStorageFaultsAre503(t *testing.T) {
+	t.Parallel()
+	onDynalite(t, func(t *testing.T, env *enginetest.Env) {
+		w := newWorld(t, env)
+		for _, op := range []string{opGetItem, opUpdateItem} {
+			for _, fault := range []faultproxy.Fault{throttle, throttling, internalError, dropped} {
+				t.Run(op+" "+fault.String(), func(t *testing.T) {
+					t.Parallel()
+					pw := proxied(t, w)
+					n := w.putNumber(t, nil)
+					before := itemString(env.GetPhoneNumberItem(t, n.ID))
+					pw.proxy.SetScript(faultproxy.Always(op, fault))
+
+					r := pw.patch(t, n.ID, `{"label":"never stored","status_url":"https://never.example/s"}`)
+					checkError(t, r, want503)
+					pw.checkNoLeak(t, r)
+					checkErrorLogged(t, env, r.requestID())
+					if r.elapsed >= localapi.FunctionTimeout {
+						t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+					}
+					if got := pw.proxy.Count(op); got != pw.attempts {
+						t.Errorf("proxy saw %d %s requests, want the client's %d attempts per call", got, op, pw.attempts)
+					}
+					if op == opGetItem {
+						// The key lookup failed: nothing may be attempted after it.
+						if got := pw.proxy.Count(opUpdateItem); got != 0 {
+							t.Errorf("proxy saw %d UpdateItem requests after the key lookup failed, want 0", got)
+						}
+					}
+					if got := pw.proxy.Forwarded(opUpdateItem); got != 0 {
+						t.Errorf("%d UpdateItem requests reached the engine, want 0", got)
+					}
+					if after := itemString(env.GetPhoneNumberItem(t, n.ID)); after != before {
+						t.Errorf("stored item changed by a request answered 503:\nbefore %s\nafter  %s", before, after)
+					}
+					t.Logf("%s on every %s: 503 after %s, %d attempts", fault, op, r.elapsed.Round(time.Millisecond), pw.proxy.Count(op))
+				})
+			}
+		}
+	})
+}
+
+// TestSlowStorageIs503 stalls every attempt of a call for longer than the per-attempt timeout:
+// each attempt is cut at that timeout, the call gives up after the client's attempts, and the
+// request answers 503 well before the function timeout, having written nothing.
+func TestSlowStorageIs503(t *testing.T) {
+	t.Parallel()
+	onDynalite(t, func(t *testing.T, env *enginetest.Env) {
+		w := newWorld(t, env)
+		for _, op := range []string{opGetItem, opUpdateItem} {
+			t.Run(op, func(t *testing.T) {
+				t.Parallel()
+				pw := proxied(t, w)
+				n := w.putNumber(t, nil)
+				before := itemString(env.GetPhoneNumberItem(t, n.ID))
+				pw.proxy.SetScript(faultproxy.Always(op, faultproxy.Slow(pw.attemptTimeout+500*time.Millisecond)))
+
+				r := pw.patch(t, n.ID, `{"label":"too late"}`)
+				checkError(t, r, want503)
+				pw.checkNoLeak(t, r)
+				if r.elapsed >= localapi.FunctionTimeout {
+					t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+				}
+				if floor := time.Duration(pw.attempts) * pw.attemptTimeout; r.elapsed < floor {
+					t.Errorf("503 after %s, want each of the %d attempts given its %s first (%s)", r.elapsed, pw.attempts, pw.attemptTimeout, floor)
+				}
+				if got := pw.proxy.Count(op); got != pw.attempts {
+					t.Errorf("proxy saw %d %s requests, want the client's %d attempts", got, op, pw.attempts)
+				}
+				if got := pw.proxy.Forwarded(opUpdateItem); got != 0 {
+					t.Errorf("%d UpdateItem requests reached the engine after their client gave up, want 0", got)
+				}
+				if after := itemString(env.GetPhoneNumberItem(t, n.ID)); after != before {
+					t.Errorf("stored item changed by a request answered 503:\nbefore %s\nafter  %s", before, after)
+				}
+				t.Logf("every %s slower than %s: 503 after %s", op, pw.attemptTimeout, r.elapsed.Round(time.Millisecond))
+			})
+		}
+	})
+}
+
+// ---- the invocation deadline ----
+
+// TestHandlerAnswersBeforeTheInvocationDeadline calls the handler in-process, as the Lambda runtime
+// does, with a context whose deadline is near, while storage stalls: the handler stops waiting a
+// safety margin before the deadline and answers 503 itself, instead of being killed at the deadline
+// with no answer at all.
+func TestHandlerAnswersBeforeTheInvocationDeadline(t *testing.T) {
+	t.Parallel()
+	const remaining = 800 * time.Millisecond
+	onDynalite(t, func(t *testing.T, env *enginetest.Env) {
+		w := newWorld(t, env)
+		for _, tc := range []struct {
+			name   string
+			op     string
+			margin *time.Duration // nil: the handler's default
+			late   bool           // the control case: without a margin the answer comes too late
+		}{
+			{name: "key lookup stalls", op: opGetItem},
+			{name: "update stalls", op: opUpdateItem},
+			{name: "control: without a margin the answer comes only at the deadline", op: opUpdateItem, margin: ptr(time.Duration(0)), late: true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				pw := proxied(t, w)
+				n := w.putNumber(t, nil)
+				before := itemString(env.GetPhoneNumberItem(t, n.ID))
+				pw.proxy.SetScript(faultproxy.Always(tc.op, faultproxy.Slow(time.Minute)))
+				margin := apigw.DefaultDeadlineMargin
+				var opts []apigw.Option
+				if tc.margin != nil {
+					margin = *tc.margin
+					opts = append(opts, apigw.WithDeadlineMargin(margin))
+				}
+				if remaining <= margin || margin+pw.attemptTimeout <= remaining {
+					t.Fatalf("the deadline %s must fall within one attempt (%s) after the margin %s", remaining, pw.attemptTimeout, margin)
+				}
+				handler := app.NewHandler(pw.client, env.Tables, slog.New(slog.NewJSONHandler(t.Output(), nil)), opts...)
+				event := newEvent(t, n.ID, `{"label":"too late"}`, withBearer(w.writeSecret))
+
+				start := time.Now()
+				deadline := start.Add(remaining)
+				ctx, cancel := context.WithDeadline(t.Context(), deadline)
+				defer cancel()
+				resp, err := handler.Handle(ctx, event)
+				answered := time.Now()
+				if err != nil {
+					t.Fatalf("handler returned error %v, want every outcome as a response", err)
+				}
+				r := fromEvent(resp, answered.Sub(start))
+				checkError(t, r, want503)
+				pw.checkNoLeak(t, r)
+
+				if tc.late {
+					if answered.Before(deadline) {
+						t.Errorf("answered %s before the deadline without a margin; the control shows nothing", deadline.Sub(answered))
+					}
+					t.Logf("margin 0: 503 after %s, deadline %s", r.elapsed.Round(time.Millisecond), remaining)
+					return
+				}
+				if !answered.Before(deadline) {
+					t.Errorf("answered %s after the deadline, want before it", answered.Sub(deadline))
+				}
+				if r.elapsed < remaining-margin {
+					t.Errorf("answered after %s, want storage given until the margin (%s)", r.elapsed, remaining-margin)
+				}
+				if got := pw.proxy.Forwarded(opUpdateItem); got != 0 {
+					t.Errorf("%d UpdateItem requests reached the engine, want 0", got)
+				}
+				if after := itemString(env.GetPhoneNumberItem(t, n.ID)); after != before {
+					t.Errorf("stored item changed by a request answered 503:\nbefore %s\nafter  %s", before, after)
+				}
+				t.Logf("%s with %s left: 503 after %s, %s before the deadline", tc.op, remaining, r.elapsed.Round(time.Millisecond), deadline.Sub(answered).Round(time.Millisecond))
+			})
+		}
+	})
+}
+
+// newEvent builds the event API Gateway would send for PATCH /v1/phone-numbers/{id} with body,
+// as JSON, changed by opts.
+func newEvent(t *testing.T, id, body string, opts ...reqOption) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPatch, "/v1/phone-numbers/"+url.PathEscape(id), strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for _, opt := range opts {
+		opt(req)
+	}
+	return localapi.NewEvent(req, id, []byte(body))
+}
+
+// fromEvent turns a handler's response into what a client receives.
+func fromEvent(resp events.APIGatewayV2HTTPResponse, elapsed time.Duration) response {
+	header := http.Header{}
+	for name, value := range resp.Headers {
+		header.Set(name, value)
+	}
+	return response{status: resp.StatusCode, header: header, body: []byte(resp.Body), elapsed: elapsed}
+}
+
+// ---- no partial writes ----
+
+// TestWriteWhoseAnswerIsLostConvergesOnRetry drops the connection after the engine applied the
+// UpdateItem: the write happened but its answer is lost. Whether the client's own retry or the
+// caller's retry of the PATCH repeats it, the repeat is a no-op, and the item ends holding exactly
+// the patched values, every other attribute untouched and updated_at set once.
+func TestWriteWhoseAnswerIsLostConvergesOnRetry(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		w := newWorld(t, env)
+		body := `{"inbound_url":"https://retry.example/in","status_url":"https://retry.example/status","label":"","campaign_id":"` + w.activeCampaign2 + `"}`
+		patched := map[string]*string{
+			"inbound_url": ptr("https://retry.example/in"),
+			"status_url":  ptr("https://retry.example/status"),
+			"label":       nil,
+			"campaign_id": ptr(w.activeCampaign2),
+		}
+
+		t.Run("the client's retry", func(t *testing.T) {
+			t.Parallel()
+			pw := proxied(t, w)
+			n := w.putNumber(t, nil)
+			before := env.GetPhoneNumberItem(t, n.ID)
+			pw.proxy.SetScript(faultproxy.Sequence(opUpdateItem, droppedAfter))
+
+			start := time.Now()
+			r := pw.patch(t, n.ID, body)
+			end := time.Now()
+			after := env.GetPhoneNumberItem(t, n.ID)
+			checkSuccess(t, r, after)
+			checkPatched(t, before, after, patched, start, end)
+			if got := pw.proxy.Forwarded(opUpdateItem); got < 2 {
+				t.Errorf("%d UpdateItem requests reached the engine, want 2: the one whose answer was lost and its retry", got)
+			}
+			t.Logf("answer of the applied UpdateItem lost: 200 after %s", r.elapsed.Round(time.Millisecond))
+		})
+
+		t.Run("the caller's retry of the PATCH", func(t *testing.T) {
+			t.Parallel()
+			pw := proxied(t, w)
+			n := w.putNumber(t, nil)
+			before := env.GetPhoneNumberItem(t, n.ID)
+			pw.proxy.SetScript(faultproxy.Always(opUpdateItem, droppedAfter))
+
+			start := time.Now()
+			r := pw.patch(t, n.ID, body)
+			end := time.Now()
+			checkError(t, r, want503)
+			if got := pw.proxy.Forwarded(opUpdateItem); got != pw.attempts {
+				t.Errorf("%d UpdateItem requests reached the engine, want the client's %d attempts", got, pw.attempts)
+			}
+			// A 503 promises no rollback: the first attempt was applied, once, completely.
+			applied := env.GetPhoneNumberItem(t, n.ID)
+			checkPatched(t, before, applied, patched, start, end)
+
+			// Retry in a later second, so that a retry that wrote again would move updated_at.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+			pw.proxy.SetScript(faultproxy.Always("", faultproxy.Fault{}))
+			r = pw.patch(t, n.ID, body)
+			after := env.GetPhoneNumberItem(t, n.ID)
+			checkSuccess(t, r, after)
+			if got, want := itemString(after), itemString(applied); got != want {
+				t.Errorf("the retried PATCH changed the item again:\nafter the 503 %s\nafter retry   %s", want, got)
+			}
+		})
+	})
+}
+
+// checkPatched checks that after is before with exactly the want attributes changed (nil: removed)
+// and updated_at set to a time between start and end.
+func checkPatched(t *testing.T, before, after map[string]types.AttributeValue, want map[string]*string, start, end time.Time) {
+	t.Helper()
+	for _, name := range sortedKeys(mergeKeys(before, after)) {
+		got := avString(after[name])
+		var wantValue string
+		switch value, patched := want[name]; {
+		case name == "updated_at":
+			updatedAt, _ := stringAttr(after, name)
+			checkNow(t, updatedAt, start, end)
+			continue
+		case patched && value == nil:
+			wantValue = avString(nil)
+		case patched:
+			wantValue = avString(&types.AttributeValueMemberS{Value: *value})
+		default:
+			wantValue = avString(before[name])
+		}
+		if got != wantValue {
+			t.Errorf("stored %s = %s, want %s", name, got, wantValue)
+		}
+	}
+}
+
+// ---- the engine stopped and restarted ----
+
+// TestEngineRestartedOnTheSamePortServesAgain stops an engine started for this test alone, then
+// starts a new one on the same port: the handler built before the stop, with its client and
+// connection pool, answers 503 while the engine is down and serves again once it is back, without
+// being rebuilt. (TestUnavailableStorageIs503 covers a stalled engine that resumes.)
+func TestEngineRestartedOnTheSamePortServesAgain(t *testing.T) {
+	t.Parallel()
+	dedicated, err := engine.StartDynalite(t.Context(), 0)
+	if err != nil {
+		t.Fatalf("start a dedicated dynalite: %v", err)
+	}
+	t.Cleanup(dedicated.Stop)
+	endpoint, err := url.Parse(dedicated.Endpoint)
+	if err != nil {
+		t.Fatalf("engine endpoint %q: %v", dedicated.Endpoint, err)
+	}
+	port, err := strconv.Atoi(endpoint.Port())
+	if err != nil {
+		t.Fatalf("engine endpoint %q has no port: %v", dedicated.Endpoint, err)
+	}
+	env := enginetest.NewEnv(t, dedicated)
+	w := newWorld(t, env)
+	n := w.putNumber(t, nil)
+	checkSuccess(t, w.patch(t, n.ID, `{"label":"before stop"}`), env.GetPhoneNumberItem(t, n.ID))
+	saved := dumpTables(t, env)
+
+	dedicated.Stop()
+	r := w.patch(t, n.ID, `{"label":"while stopped"}`)
+	checkError(t, r, want503)
+	checkNoLeak(t, r, env)
+	if r.elapsed >= localapi.FunctionTimeout {
+		t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+	}
+	t.Logf("engine stopped: 503 after %s", r.elapsed.Round(time.Millisecond))
+
+	restarted, err := engine.StartDynalite(t.Context(), port)
+	if err != nil {
+		t.Fatalf("restart dynalite on port %d: %v", port, err)
+	}
+	t.Cleanup(restarted.Stop)
+	// dynalite keeps its data in memory: the restarted engine gets back what the stopped one had.
+	restoreTables(t, env, saved)
+
+	r = w.patch(t, n.ID, `{"status_url":"https://after.example/s"}`)
+	item := env.GetPhoneNumberItem(t, n.ID)
+	checkSuccess(t, r, item)
+	if got, _ := stringAttr(item, "status_url"); got != "https://after.example/s" {
+		t.Errorf("stored status_url = %q, want the PATCH sent after the restart applied", got)
+	}
+	if got, _ := stringAttr(item, "label"); got != "before stop" {
+		t.Errorf("stored label = %q, want %q: the request answered 503 must not have been applied", got, "before stop")
+	}
+	t.Logf("engine restarted on port %d: 200 after %s", port, r.elapsed.Round(time.Millisecond))
+}
+
+// dumpTables returns every item of env's tables, by table.
+func dumpTables(t *testing.T, env *enginetest.Env) map[string][]map[string]types.AttributeValue {
+	t.Helper()
+	dump := map[string][]map[string]types.AttributeValue{}
+	for _, table := range []string{env.Tables.APIKeys, env.Tables.Campaigns, env.Tables.PhoneNumbers} {
+		out, err := env.Client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			t.Fatalf("scan %s: %v", table, err)
+		}
+		if len(out.LastEvaluatedKey) > 0 {
+			t.Fatalf("scan %s: more than one page", table)
+		}
+		dump[table] = out.Items
+	}
+	return dump
+}
+
+// restoreTables creates env's tables and puts the items of dump into them.
+func restoreTables(t *testing.T, env *enginetest.Env, dump map[string][]map[string]types.AttributeValue) {
+	t.Helper()
+	if err := engine.CreateTables(t.Context(), env.Client, env.Tables); err != nil {
+		t.Fatalf("create tables: %v", err)
+	}
+	for table, items := range dump {
+		for _, item := range items {
+			if _, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+				t.Fatalf("restore an item of %s: %v", table, err)
+			}
+		}
+	}
+}

@@ -2,7 +2,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -19,7 +18,7 @@ func main() {
 		logger.Error("configuration", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	client, err := dynamostore.NewClient(context.Background())
+	client, err := dynamostore.NewClient()
 	if err != nil {
 		logger.Error("dynamodb client", slog.String("error", err.Error()))
 		os.Exit(1)

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -58,24 +57,22 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// DynalitePath returns the dynalite executable installed by npm in the local tooling folder,
-// installing it first (npm ci, from the committed lock file) when it is missing.
-func DynalitePath() (string, error) {
+// DynaliteScript returns the script that starts dynalite (local/dynalite.js), installing dynalite
+// first (npm ci, from the committed lock file) when it is missing.
+func DynaliteScript() (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
 	localDir := filepath.Join(root, "local")
-	bin := filepath.Join(localDir, "node_modules", ".bin", "dynalite")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
+	if _, err := os.Stat(filepath.Join(localDir, "node_modules", "dynalite", "package.json")); err != nil {
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		cmd.Dir = localDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("install dynalite with npm ci in %s: %w\n%s", localDir, err, out)
+		}
 	}
-	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = localDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("install dynalite with npm ci in %s: %w\n%s", localDir, err, out)
-	}
-	return bin, nil
+	return filepath.Join(localDir, "dynalite.js"), nil
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -89,9 +86,9 @@ func FreePort() (int, error) {
 }
 
 // StartDynalite starts an in-memory dynalite on 127.0.0.1:port (a free port when port is 0) with
-// instant table creation, and waits until it answers.
+// instant table creation, through local/dynalite.js, and waits until it answers.
 func StartDynalite(ctx context.Context, port int) (*Engine, error) {
-	bin, err := DynalitePath()
+	script, err := DynaliteScript()
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +97,7 @@ func StartDynalite(ctx context.Context, port int) (*Engine, error) {
 			return nil, err
 		}
 	}
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
+	cmd := exec.Command("node", script, "127.0.0.1", strconv.Itoa(port))
 	return start(ctx, "dynalite", cmd, port)
 }
 
@@ -209,12 +205,12 @@ func (e *Engine) Client(ctx context.Context) (*dynamodb.Client, error) {
 
 // NewClient returns a DynamoDB client for a local engine at endpoint, with the store's retry and
 // timeout policy and dummy static credentials (local engines accept any).
-func NewClient(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
-	return dynamostore.NewClient(ctx,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
-		config.WithBaseEndpoint(endpoint),
-	)
+func NewClient(_ context.Context, endpoint string) (*dynamodb.Client, error) {
+	return dynamostore.NewClient(func(o *dynamodb.Options) {
+		o.Region = "us-east-1"
+		o.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+		o.BaseEndpoint = aws.String(endpoint)
+	})
 }
 
 // CreateTables creates the store's tables in db, skipping those that already exist, and waits

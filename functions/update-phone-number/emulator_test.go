@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,13 +12,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sms-platform/phone-numbers/local/engine"
+	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/rie"
 	"github.com/sms-platform/phone-numbers/pkg/fixtures"
 	"github.com/sms-platform/phone-numbers/pkg/localapi"
@@ -111,7 +110,7 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var output lockedBuffer
+	var output enginetest.LockedBuffer
 	emulator, err := rie.Start(ctx, rie.Options{
 		RIE:       rieBin,
 		Bootstrap: bootstrap,
@@ -342,25 +341,6 @@ func goTool(t *testing.T) string {
 	}
 	t.Fatal("the go command is not on PATH")
 	return ""
-}
-
-// lockedBuffer collects the emulator's output, written from the process-copying goroutines and
-// read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func fmtPtr[T any](p *T) string {

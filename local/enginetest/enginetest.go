@@ -119,7 +119,7 @@ type Env struct {
 	// Tables names this test's tables.
 	Tables dynamostore.Tables
 
-	logs lockedBuffer
+	logs LockedBuffer
 }
 
 // NewEnv creates fresh, uniquely named tables for t in e and deletes them when t ends (best
@@ -253,20 +253,22 @@ func (env *Env) Logs() string {
 	return env.logs.String()
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writers and readers: requests run
-// concurrently and tests read the logs while servers still run.
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer safe for concurrent writers and readers, for output that servers
+// and processes write while tests read it.
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+// String returns everything written so far.
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -308,12 +308,7 @@ func validateValue(field Field, value string) string {
 			return err.Error()
 		}
 	case FieldLabel:
-		if utf8.RuneCountInString(value) > MaxLabelLength {
-			return fmt.Sprintf("must be at most %d characters", MaxLabelLength)
-		}
-		if strings.IndexFunc(value, unicode.IsControl) >= 0 {
-			return "must not contain control characters"
-		}
+		return LabelProblem(value)
 	case FieldCampaignID:
 		if value == "" {
 			return "must not be empty"
@@ -321,6 +316,18 @@ func validateValue(field Field, value string) string {
 		if _, ok := NormalizeUUID(value); !ok {
 			return "must be a UUID"
 		}
+	}
+	return ""
+}
+
+// LabelProblem returns what is wrong with label as a phone number's label, or "" when it is
+// acceptable: at most MaxLabelLength code points and no control characters.
+func LabelProblem(label string) string {
+	if utf8.RuneCountInString(label) > MaxLabelLength {
+		return fmt.Sprintf("must be at most %d characters", MaxLabelLength)
+	}
+	if strings.IndexFunc(label, unicode.IsControl) >= 0 {
+		return "must not contain control characters"
 	}
 	return ""
 }

@@ -97,7 +97,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 
 .PHONY: bench
 bench: $(DYNALITE) $(RIE) ## Measure handler overhead, end-to-end latency against the floor, cold start and size
-	$(GO) run ./local/cmd/bench
+	@$(GO) run ./local/cmd/bench -go $(GO) -rie $(RIE)
 
 ## ---- deploy ----
 

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+const (
+	functionPkg = "./functions/update-phone-number"
+	minimalPkg  = "./local/cmd/bench/minimal"
+)
+
+// builds holds the bootstraps the bench runs and measures.
+type builds struct {
+	dir string
+	// flags are the Makefile's GO_BUILD_FLAGS, as used for every build.
+	flags []string
+	// oursHost and minimalHost run under the emulator on this machine.
+	oursHost, minimalHost string
+	// Sizes of the arm64 (deployed) builds, and of their zips.
+	oursSize, minimalSize       int64
+	oursZipSize, minimalZipSize int64
+}
+
+// buildBootstraps builds the function and the minimal bootstrap for this machine and for arm64,
+// with the Makefile's flags, into a fresh temporary directory.
+func buildBootstraps(ctx context.Context, o options) (*builds, error) {
+	flags, err := makefileBuildFlags("Makefile")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "bench-bootstraps-")
+	if err != nil {
+		return nil, err
+	}
+	b := &builds{dir: dir, flags: flags}
+	type build struct {
+		pkg, goarch, out string
+	}
+	oursArm := filepath.Join(dir, "arm64", "ours", "bootstrap")
+	minimalArm := filepath.Join(dir, "arm64", "minimal", "bootstrap")
+	b.oursHost = filepath.Join(dir, "host", "ours", "bootstrap")
+	b.minimalHost = filepath.Join(dir, "host", "minimal", "bootstrap")
+	for _, x := range []build{
+		{o.function, runtime.GOARCH, b.oursHost},
+		{minimalPkg, runtime.GOARCH, b.minimalHost},
+		{o.function, "arm64", oursArm},
+		{minimalPkg, "arm64", minimalArm},
+	} {
+		start := time.Now()
+		args := append([]string{"build"}, flags...)
+		args = append(args, "-o", x.out, x.pkg)
+		cmd := exec.CommandContext(ctx, o.goBin, args...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+x.goarch)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("go %s (GOARCH=%s): %w\n%s", strings.Join(args, " "), x.goarch, err, out)
+		}
+		progress("built %s for linux/%s in %s", x.pkg, x.goarch, time.Since(start).Round(time.Millisecond))
+	}
+	for _, x := range []struct {
+		path      string
+		size, zip *int64
+	}{{oursArm, &b.oursSize, &b.oursZipSize}, {minimalArm, &b.minimalSize, &b.minimalZipSize}} {
+		info, err := os.Stat(x.path)
+		if err != nil {
+			return nil, err
+		}
+		*x.size = info.Size()
+		if *x.zip, err = zipSize(x.path); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// makefileBuildFlags reads GO_BUILD_FLAGS from the Makefile and splits it into arguments, so
+// that the bench builds exactly as make build does.
+func makefileBuildFlags(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read build flags: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		name, value, ok := strings.Cut(line, ":=")
+		if ok && strings.TrimSpace(name) == "GO_BUILD_FLAGS" {
+			return splitShellWords(strings.TrimSpace(value))
+		}
+	}
+	return nil, errors.New("no GO_BUILD_FLAGS := line in the Makefile")
+}
+
+// splitShellWords splits s into words as a shell would, for the quoting a Makefile uses: single
+// and double quotes group, and are removed.
+func splitShellWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '"' || r == '\'':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unbalanced quote in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// zipSize returns the size of a deployment zip holding the file as "bootstrap", deflated, the
+// way sam build packages a provided.al2023 function.
+func zipSize(path string) (int64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	header := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	header.SetMode(0o755)
+	w, err := zw.CreateHeader(header)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, err
+	}
+	return int64(buf.Len()), nil
+}
+
+func commandOutput(ctx context.Context, name string, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, name, args...).Output()
+	return string(out), err
+}

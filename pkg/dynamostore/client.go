@@ -17,9 +17,11 @@ import (
 	"github.com/aws/smithy-go/logging"
 )
 
-// The client's retry and timeout policy. A PATCH has a few seconds in all, and DynamoDB answers in
-// milliseconds, so attempts are short and backoff is bounded: three attempts fit in a second
-// even when every one of them times out, and the request deadline bounds the rest.
+// The client's retry and timeout policy. DynamoDB answers in milliseconds, so an attempt that
+// takes a second is stuck, not slow: it is abandoned and retried after a short, bounded backoff.
+// One call takes at most about 3.1 s (three timed-out attempts), so two stalled calls would
+// outlast the 6 s function timeout: the handler's deadline margin (apigw.DefaultDeadlineMargin)
+// cuts the second one short and answers 503 in time.
 const (
 	maxAttempts    = 3
 	maxBackoff     = 100 * time.Millisecond

@@ -229,3 +229,37 @@ func mustParseSecret(t *testing.T, raw string) phonenumbers.Secret {
 	}
 	return s
 }
+
+func TestUpdateRequestNeverPrintsItsCredentialsOrBody(t *testing.T) {
+	t.Parallel()
+	const secret = "am_live_hHXcehB3VI3Z8RXHOOiVyw8ZGNXksFuA0Wn16LK6"
+	req := phonenumbers.UpdateRequest{
+		Authorization: "Bearer " + secret,
+		PhoneNumberID: "497f6eca-6276-4993-bfeb-53cbbbba6f08",
+		ContentType:   "application/json",
+		Body:          `{"label":"` + secret + `"}`,
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("request", slog.Any("req", req))
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("request", slog.Any("req", req))
+	outputs := map[string]string{
+		"%v":   fmt.Sprintf("%v", req),
+		"%+v":  fmt.Sprintf("%+v", req),
+		"%#v":  fmt.Sprintf("%#v", req),
+		"%s":   fmt.Sprintf("%s", req),
+		"%q":   fmt.Sprintf("%q", req),
+		"%x":   fmt.Sprintf("%x", req),
+		"slog": logs.String(),
+		"nested %+v": fmt.Sprintf("%+v", struct {
+			Req phonenumbers.UpdateRequest
+		}{req}),
+	}
+	for how, out := range outputs {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s printed the secret: %s", how, out)
+		}
+		if !strings.Contains(out, "497f6eca-6276-4993-bfeb-53cbbbba6f08") {
+			t.Errorf("%s lost the phone number id, which is safe to print: %s", how, out)
+		}
+	}
+}

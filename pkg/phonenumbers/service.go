@@ -3,6 +3,7 @@ package phonenumbers
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -35,6 +36,24 @@ type UpdateRequest struct {
 	// Body is the request body, base64-encoded when BodyIsBase64 is set.
 	Body         string
 	BodyIsBase64 bool
+}
+
+// Format prints the request with its Authorization header and body redacted, whatever the verb,
+// so that logging a request cannot leak the secret it carries (or one pasted into its body).
+func (r UpdateRequest) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "{Authorization:[redacted] PhoneNumberID:%q ContentType:%q Body:[%d bytes redacted] BodyIsBase64:%t}",
+		r.PhoneNumberID, r.ContentType, len(r.Body), r.BodyIsBase64)
+}
+
+// LogValue gives slog the same redacted view as Format.
+func (r UpdateRequest) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("authorization", "[redacted]"),
+		slog.String("phone_number_id", r.PhoneNumberID),
+		slog.String("content_type", r.ContentType),
+		slog.Int("body_bytes", len(r.Body)),
+		slog.Bool("body_is_base64", r.BodyIsBase64),
+	)
 }
 
 // UpdateResult is what an update produced. Principal is set as soon as the caller is known, even

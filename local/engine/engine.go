@@ -65,14 +65,34 @@ func DynaliteScript() (string, error) {
 		return "", err
 	}
 	localDir := filepath.Join(root, "local")
-	if _, err := os.Stat(filepath.Join(localDir, "node_modules", "dynalite", "package.json")); err != nil {
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = localDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("install dynalite with npm ci in %s: %w\n%s", localDir, err, out)
-		}
+	script := filepath.Join(localDir, "dynalite.js")
+	installed := func() bool {
+		_, err := os.Stat(filepath.Join(localDir, "node_modules", "dynalite", "package.json"))
+		return err == nil
 	}
-	return filepath.Join(localDir, "dynalite.js"), nil
+	if installed() {
+		return script, nil
+	}
+	// `go test ./...` runs test binaries in parallel, and two concurrent `npm ci` runs in one
+	// folder break each other: install under an exclusive lock, and only if nobody did meanwhile.
+	lock, err := os.OpenFile(filepath.Join(localDir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("install dynalite: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("install dynalite: lock: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if installed() {
+		return script, nil
+	}
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+	cmd.Dir = localDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("install dynalite with npm ci in %s: %w\n%s", localDir, err, out)
+	}
+	return script, nil
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

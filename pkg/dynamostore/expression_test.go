@@ -118,6 +118,10 @@ func TestUpdateExpression(t *testing.T) {
 	differs := func(attr, value string) string {
 		return `(attribute_not_exists (` + attr + `)) OR (` + attr + ` <> "` + value + `")`
 	}
+	// A cleared field differs only when it holds a value: absent and NULL both read as cleared.
+	present := func(attr string) string {
+		return `(attribute_exists (` + attr + `)) AND (NOT (attribute_type (` + attr + `, "NULL")))`
+	}
 	tests := []struct {
 		name          string
 		changes       []phonenumbers.Change
@@ -136,7 +140,7 @@ func TestUpdateExpression(t *testing.T) {
 			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldStatusURL}},
 			wantSet:       map[string]string{"updated_at": updatedAt},
 			wantRemove:    []string{"status_url"},
-			wantCondition: exists + ` AND (attribute_exists (status_url))`,
+			wantCondition: exists + ` AND (` + present("status_url") + `)`,
 		},
 		{
 			name: "values and clears mix, and any one difference is enough",
@@ -148,8 +152,8 @@ func TestUpdateExpression(t *testing.T) {
 			},
 			wantSet:    map[string]string{"inbound_url": strconv.Quote(inbound), "campaign_id": strconv.Quote(camp), "updated_at": updatedAt},
 			wantRemove: []string{"label", "status_url"},
-			wantCondition: exists + ` AND ((` + differs("inbound_url", inbound) + `) OR (attribute_exists (status_url)) OR ` +
-				`(attribute_exists (label)) OR (` + differs("campaign_id", camp) + `))`,
+			wantCondition: exists + ` AND ((` + differs("inbound_url", inbound) + `) OR (` + present("status_url") + `) OR ` +
+				`(` + present("label") + `) OR (` + differs("campaign_id", camp) + `))`,
 		},
 		{
 			name: "two values",

@@ -1,6 +1,7 @@
 package dynamostore
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
@@ -86,15 +87,18 @@ func NewPhoneNumberItem(n phonenumbers.PhoneNumber) PhoneNumberItem {
 	}
 }
 
+// apiKey ignores timestamp parse errors on purpose: revocation goes by the presence of
+// revoked_at, so a key whose revoked_at is corrupt still fails closed, as revoked.
 func (i APIKeyItem) apiKey() phonenumbers.APIKey {
+	var times timeParser
 	return phonenumbers.APIKey{
 		ID:        i.ID,
 		OrgID:     i.OrgID,
 		Scopes:    i.Scopes,
 		Prefix:    i.Prefix,
 		Label:     i.Label,
-		CreatedAt: parseTime(i.CreatedAt),
-		RevokedAt: parseOptionalTime(i.RevokedAt),
+		CreatedAt: times.required("created_at", i.CreatedAt),
+		RevokedAt: times.optional("revoked_at", i.RevokedAt),
 	}
 }
 
@@ -102,8 +106,9 @@ func (i CampaignItem) campaign() phonenumbers.Campaign {
 	return phonenumbers.Campaign{ID: i.ID, OrgID: i.OrgID, Status: phonenumbers.CampaignStatus(i.Status)}
 }
 
-func (i PhoneNumberItem) phoneNumber() phonenumbers.PhoneNumber {
-	return phonenumbers.PhoneNumber{
+func (i PhoneNumberItem) phoneNumber() (phonenumbers.PhoneNumber, error) {
+	var times timeParser
+	n := phonenumbers.PhoneNumber{
 		ID:                            i.ID,
 		OrgID:                         i.OrgID,
 		Number:                        i.Number,
@@ -113,12 +118,13 @@ func (i PhoneNumberItem) phoneNumber() phonenumbers.PhoneNumber {
 		Label:                         i.Label,
 		CampaignID:                    i.CampaignID,
 		CarrierLineOptionStatus:       i.CarrierLineOptionStatus,
-		CarrierLineOptionPropagatedAt: parseOptionalTime(i.CarrierLineOptionPropagatedAt),
+		CarrierLineOptionPropagatedAt: times.optional("carrier_line_option_propagated_at", i.CarrierLineOptionPropagatedAt),
 		SMSEnabled:                    i.SMSEnabled,
 		MMSEnabled:                    i.MMSEnabled,
-		CreatedAt:                     parseTime(i.CreatedAt),
-		UpdatedAt:                     parseTime(i.UpdatedAt),
+		CreatedAt:                     times.required("created_at", i.CreatedAt),
+		UpdatedAt:                     times.required("updated_at", i.UpdatedAt),
 	}
+	return n, times.err
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
@@ -131,21 +137,22 @@ func formatOptionalTime(t *time.Time) *string {
 	return &s
 }
 
-// parseTime reads a stored timestamp. Items are written only by code that formats with
-// TimeLayout, so a value that does not parse is left as the zero time rather than failing reads of
-// an otherwise usable item.
-func parseTime(s string) time.Time {
+// timeParser reads stored timestamps, keeping the first failure: a timestamp that does not parse
+// is corrupt data, reported rather than shown to clients as the zero time.
+type timeParser struct{ err error }
+
+func (p *timeParser) required(attr, s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("attribute %s: %w", attr, err)
 	}
 	return t.UTC()
 }
 
-func parseOptionalTime(s *string) *time.Time {
+func (p *timeParser) optional(attr string, s *string) *time.Time {
 	if s == nil {
 		return nil
 	}
-	t := parseTime(*s)
+	t := p.required(attr, *s)
 	return &t
 }

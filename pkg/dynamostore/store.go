@@ -118,7 +118,11 @@ func updateExpression(orgID string, changes []phonenumbers.Change, now time.Time
 		name := expression.Name(fieldAttribute[c.Field])
 		if c.Value == nil {
 			update = update.Remove(name)
-			differs = append(differs, expression.AttributeExists(name))
+			// A NULL attribute already reads as cleared: removing it changes nothing visible.
+			differs = append(differs, expression.And(
+				expression.AttributeExists(name),
+				expression.Not(name.AttributeType(expression.Null)),
+			))
 			continue
 		}
 		value := expression.Value(*c.Value)
@@ -162,17 +166,21 @@ func (s *Store) ownedPhoneNumber(ctx context.Context, orgID, id string) (phonenu
 // ownedItem decodes a phone number item, reporting a missing item and another organization's item
 // with the same not-found error so that existence never leaks across organizations.
 func ownedItem(item map[string]types.AttributeValue, orgID string) (phonenumbers.PhoneNumber, error) {
-	if len(item) == 0 {
+	// Ownership first: a foreign item is "not found" before anything else about it is looked at,
+	// so that not even a decoding failure on it can be observed.
+	owner, ok := item[attrOrgID].(*types.AttributeValueMemberS)
+	if len(item) == 0 || !ok || owner.Value != orgID {
 		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
 	}
 	var stored PhoneNumberItem
 	if err := attributevalue.UnmarshalMap(item, &stored); err != nil {
 		return phonenumbers.PhoneNumber{}, fmt.Errorf("decode phone number: %w", err)
 	}
-	if stored.OrgID != orgID {
-		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
+	number, err := stored.phoneNumber()
+	if err != nil {
+		return phonenumbers.PhoneNumber{}, fmt.Errorf("decode phone number %s: %w", stored.ID, err)
 	}
-	return stored.phoneNumber(), nil
+	return number, nil
 }
 
 // getItem reads one item by its string partition key with a strongly consistent read and decodes

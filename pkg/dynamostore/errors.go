@@ -8,12 +8,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
 // storageError wraps a failed DynamoDB call with what the store was doing. Failures that a later
-// retry may cure (throttling, 5xx, connection errors, retries or the deadline exhausted) become
+// retry may cure (throttling, 5xx, connection errors, write conflicts with another writer's
+// transaction, retries or the deadline exhausted) become
 // phonenumbers.KindUnavailable, so that clients get a 503 with Retry-After rather than a 500.
 func storageError(op string, err error) error {
 	wrapped := fmt.Errorf("%s: %w", op, err)
@@ -28,10 +30,16 @@ func storageError(op string, err error) error {
 func isTransient(err error) bool {
 	var maxAttempts *retry.MaxAttemptsError
 	var quota *ratelimit.QuotaExceededError
+	// Another writer's transaction on the same item: the SDK does not retry these, but the
+	// caller's retry will find the item free again.
+	var transactionConflict *types.TransactionConflictException
+	var replicatedConflict *types.ReplicatedWriteConflictException
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return true
 	case errors.As(err, &maxAttempts), errors.As(err, &quota):
+		return true
+	case errors.As(err, &transactionConflict), errors.As(err, &replicatedConflict):
 		return true
 	case retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary:
 		return true

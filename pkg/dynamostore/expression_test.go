@@ -267,6 +267,8 @@ func TestIsTransient(t *testing.T) {
 		{name: "504 response", err: responseError(504, errors.New("gateway timeout")), want: true},
 		{name: "retries exhausted", err: &retry.MaxAttemptsError{Attempt: 3, Err: responseError(500, &types.InternalServerError{})}, want: true},
 		{name: "wrapped retries exhausted", err: fmt.Errorf("update phone number: %w", &retry.MaxAttemptsError{Attempt: 3, Err: errors.New("x")}), want: true},
+		{name: "conflict with another writer's transaction", err: responseError(400, &types.TransactionConflictException{}), want: true},
+		{name: "conflict with a write in another replica region", err: &types.ReplicatedWriteConflictException{}, want: true},
 		{name: "context deadline", err: context.DeadlineExceeded, want: true},
 		{name: "wrapped context deadline", err: &smithy.OperationError{ServiceID: "DynamoDB", OperationName: "GetItem", Err: fmt.Errorf("send: %w", context.DeadlineExceeded)}, want: true},
 		{name: "conditional check failed", err: &types.ConditionalCheckFailedException{}, want: false},

@@ -83,6 +83,13 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 	if inputErr == nil && input.Patch.CampaignID != nil {
 		campaignLookup = make(chan campaignAnswer, 1)
 		go func(id string) {
+			// A panic here would escape the handler's recover and end the process: report it as
+			// this lookup's error instead.
+			defer func() {
+				if p := recover(); p != nil {
+					campaignLookup <- campaignAnswer{err: fmt.Errorf("find campaign %s: panic: %v", id, p)}
+				}
+			}()
 			c, err := s.campaigns.FindCampaign(ctx, id)
 			campaignLookup <- campaignAnswer{campaign: c, err: err}
 		}(*input.Patch.CampaignID)

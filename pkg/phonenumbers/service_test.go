@@ -534,3 +534,27 @@ func TestServicePassesTheParsedSecretToTheAuthenticator(t *testing.T) {
 		t.Errorf("got secrets %q, want %q", auth.secrets, want)
 	}
 }
+
+// panickingCampaigns is a CampaignFinder with a bug.
+type panickingCampaigns struct{}
+
+func (panickingCampaigns) FindCampaign(context.Context, string) (phonenumbers.Campaign, error) {
+	panic("nil map in campaign finder")
+}
+
+// TestServiceReportsAPanicInTheConcurrentCampaignLookup: the lookup runs on its own goroutine,
+// outside any recover of the caller's, so an unrecovered panic there would end the process.
+func TestServiceReportsAPanicInTheConcurrentCampaignLookup(t *testing.T) {
+	t.Parallel()
+	numbers := &fakeNumbers{number: storedNumber()}
+	svc := phonenumbers.NewService(&fakeAuthenticator{principal: writer}, panickingCampaigns{}, numbers, nil)
+
+	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
+
+	if got := phonenumbers.KindOf(err); got != phonenumbers.KindInternal {
+		t.Errorf("got kind %v (error %v), want internal", got, err)
+	}
+	if n := numbers.callCount(); n != 0 {
+		t.Errorf("got %d updates after a failed campaign lookup, want 0", n)
+	}
+}

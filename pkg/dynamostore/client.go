@@ -45,6 +45,8 @@ const (
 	envEndpointURL              = "AWS_ENDPOINT_URL"
 	envIgnoreConfiguredEndpoint = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
 	envAppID                    = "AWS_SDK_UA_APP_ID"
+	envUseFIPSEndpoint          = "AWS_USE_FIPS_ENDPOINT"
+	envUseDualStackEndpoint     = "AWS_USE_DUALSTACK_ENDPOINT"
 )
 
 // envCredentialsSource is the Source the SDK gives credentials read from the environment.
@@ -59,7 +61,10 @@ const envCredentialsSource = "EnvConfigCredentials"
 // cold start, none of which a Lambda function uses: the region, the credentials and the endpoint
 // override all come from variables. The variables read are the constants above, with the SDK's
 // precedence (AWS_ENDPOINT_URL_DYNAMODB over AWS_ENDPOINT_URL, both ignored when
-// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true). Shared config and credentials files, profiles and
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true; AWS_USE_FIPS_ENDPOINT and
+// AWS_USE_DUALSTACK_ENDPOINT select those endpoint variants). The retry policy is the store's
+// own, so AWS_MAX_ATTEMPTS and AWS_RETRY_MODE do not apply, as they did not with
+// LoadDefaultConfig and an explicit retryer. Shared config and credentials files, profiles and
 // the other credential providers are not consulted: a missing region or missing credentials is an
 // error here, rather than a failure at the first request.
 func NewClient(optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
@@ -112,6 +117,22 @@ func optionsFromEnv(getenv func(string) string) (dynamodb.Options, error) {
 			Source:          envCredentialsSource,
 		}}
 	}
+	// FIPS and dual-stack endpoints are compliance settings: silently dropping them would send
+	// traffic to endpoints the operator ruled out.
+	fips, err := boolFromEnv(getenv, envUseFIPSEndpoint)
+	if err != nil {
+		return dynamodb.Options{}, err
+	}
+	if fips {
+		opts.EndpointOptions.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
+	}
+	dualStack, err := boolFromEnv(getenv, envUseDualStackEndpoint)
+	if err != nil {
+		return dynamodb.Options{}, err
+	}
+	if dualStack {
+		opts.EndpointOptions.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
+	}
 	endpoint, err := endpointFromEnv(getenv)
 	if err != nil {
 		return dynamodb.Options{}, err
@@ -124,13 +145,23 @@ func optionsFromEnv(getenv func(string) string) (dynamodb.Options, error) {
 
 // endpointFromEnv returns the configured endpoint override, "" for none.
 func endpointFromEnv(getenv func(string) string) (string, error) {
-	switch ignore := getenv(envIgnoreConfiguredEndpoint); {
-	case strings.EqualFold(ignore, "true"):
-		return "", nil
-	case ignore != "" && !strings.EqualFold(ignore, "false"):
-		return "", errors.New("dynamodb client: " + envIgnoreConfiguredEndpoint + " must be true or false")
+	ignore, err := boolFromEnv(getenv, envIgnoreConfiguredEndpoint)
+	if err != nil || ignore {
+		return "", err
 	}
 	return firstSet(getenv, envEndpointURLDynamoDB, envEndpointURL), nil
+}
+
+// boolFromEnv reads a true/false variable as the SDK does (case-insensitive; unset is false) and
+// refuses any other value.
+func boolFromEnv(getenv func(string) string, name string) (bool, error) {
+	switch v := getenv(name); {
+	case v == "", strings.EqualFold(v, "false"):
+		return false, nil
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	}
+	return false, errors.New("dynamodb client: " + name + " must be true or false")
 }
 
 // firstSet returns the value of the first of the variables that is set and not empty.

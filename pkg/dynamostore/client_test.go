@@ -91,6 +91,49 @@ func checkPolicy(t *testing.T, client *dynamodb.Client) {
 	}
 }
 
+func TestNewClientEndpointVariants(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		env           map[string]string
+		wantFIPS      aws.FIPSEndpointState
+		wantDualStack aws.DualStackEndpointState
+		wantErr       bool
+	}{
+		{name: "neither"},
+		{name: "FIPS", env: map[string]string{"AWS_USE_FIPS_ENDPOINT": "true"}, wantFIPS: aws.FIPSEndpointStateEnabled},
+		{name: "dual-stack", env: map[string]string{"AWS_USE_DUALSTACK_ENDPOINT": "TRUE"}, wantDualStack: aws.DualStackEndpointStateEnabled},
+		{name: "both off explicitly", env: map[string]string{"AWS_USE_FIPS_ENDPOINT": "false", "AWS_USE_DUALSTACK_ENDPOINT": "false"}},
+		{name: "FIPS flag not a boolean", env: map[string]string{"AWS_USE_FIPS_ENDPOINT": "1"}, wantErr: true},
+		{name: "dual-stack flag not a boolean", env: map[string]string{"AWS_USE_DUALSTACK_ENDPOINT": "yes"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := lambdaEnv()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			client, err := newClient(getenvFrom(env))
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("got no error, want one")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("newClient: %v", err)
+			}
+			if got := client.Options().EndpointOptions.UseFIPSEndpoint; got != tt.wantFIPS {
+				t.Errorf("FIPS = %v, want %v", got, tt.wantFIPS)
+			}
+			if got := client.Options().EndpointOptions.UseDualStackEndpoint; got != tt.wantDualStack {
+				t.Errorf("dual-stack = %v, want %v", got, tt.wantDualStack)
+			}
+		})
+	}
+}
+
 func TestNewClientEndpointOverride(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -79,7 +79,7 @@ test: $(DYNALITE) $(RIE) ## Run every test: unit, handler, integration (dynalite
 
 .PHONY: lint
 lint: ## gofmt, go vet and cfn-lint
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l functions pkg local); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory lint-template
 

@@ -81,12 +81,15 @@ func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPReque
 		h.logRequest(ctx, event, requestID, resp.StatusCode, result.Principal, err, h.now().Sub(start), calls.Value())
 	}()
 
+	authorization, _ := header(event.Headers, "Authorization")
+	contentType, hasContentType := header(event.Headers, "Content-Type")
 	result, err = h.updater.UpdatePhoneNumber(ctx, phonenumbers.UpdateRequest{
-		Authorization: header(event.Headers, "Authorization"),
-		PhoneNumberID: event.PathParameters["id"],
-		ContentType:   header(event.Headers, "Content-Type"),
-		Body:          event.Body,
-		BodyIsBase64:  event.IsBase64Encoded,
+		Authorization:  authorization,
+		PhoneNumberID:  event.PathParameters["id"],
+		ContentType:    contentType,
+		HasContentType: hasContentType,
+		Body:           event.Body,
+		BodyIsBase64:   event.IsBase64Encoded,
 	})
 	if err != nil {
 		resp, _ = errorResponse(requestID, err)
@@ -95,11 +98,12 @@ func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPReque
 	return respond(http.StatusOK, requestID, Envelope{Success: true, Data: NewPhoneNumberJSON(result.PhoneNumber)}), nil
 }
 
-// header returns the value of the named header, matched case-insensitively as HTTP requires
-// (API Gateway lower-cases names, but other producers of these events need not).
-func header(headers map[string]string, name string) string {
+// header returns the value of the named header and whether it was sent, matched
+// case-insensitively as HTTP requires (API Gateway lower-cases names, but other producers of these
+// events need not).
+func header(headers map[string]string, name string) (string, bool) {
 	if v, ok := headers[strings.ToLower(name)]; ok {
-		return v
+		return v, true
 	}
 	// Several spellings of one name: take the smallest, so the choice does not depend on map
 	// iteration order.
@@ -109,7 +113,7 @@ func header(headers map[string]string, name string) string {
 			value, matched = v, k
 		}
 	}
-	return value
+	return value, matched != ""
 }
 
 // logRequest writes the request's one log line. It logs identifiers, never credentials: the

@@ -412,44 +412,44 @@ func TestHandlePassesTheRequestThrough(t *testing.T) {
 		want   phonenumbers.UpdateRequest
 	}{
 		{name: "base event as API Gateway sends it", event: baseEvent,
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, ContentType: "application/json", Body: eventBody}},
+			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
 		{name: "base64 body is passed through still encoded", event: base64Event,
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, ContentType: "application/merge-patch+json",
+			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/merge-patch+json",
 				Body: base64.StdEncoding.EncodeToString([]byte(eventBody)), BodyIsBase64: true}},
 		{name: "no body and no Content-Type", event: noBodyEvent,
 			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID}},
 		{name: "event behind a stage with query string and cookies", event: stageEvent,
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, ContentType: "application/json", Body: eventBody}},
+			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
 		{name: "upper-case header names are matched", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) {
 				renameHeader(ev, "authorization", "AUTHORIZATION")
 				renameHeader(ev, "content-type", "CONTENT-TYPE")
 			},
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, ContentType: "application/json", Body: eventBody}},
+			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
 		{name: "canonical header names are matched", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) {
 				renameHeader(ev, "authorization", "Authorization")
 				renameHeader(ev, "content-type", "Content-Type")
 			},
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, ContentType: "application/json", Body: eventBody}},
+			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
 		{name: "header values are passed unaltered", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) {
 				ev.Headers["authorization"] = "bearer   " + eventSecret
 				ev.Headers["content-type"] = "Application/JSON; charset=UTF-8"
 			},
-			want: phonenumbers.UpdateRequest{Authorization: "bearer   " + eventSecret, PhoneNumberID: numberID, ContentType: "Application/JSON; charset=UTF-8", Body: eventBody}},
+			want: phonenumbers.UpdateRequest{Authorization: "bearer   " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "Application/JSON; charset=UTF-8", Body: eventBody}},
 		{name: "missing Authorization header is passed as empty", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { delete(ev.Headers, "authorization") },
-			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, ContentType: "application/json", Body: eventBody}},
+			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
 		{name: "no headers at all", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers = nil },
 			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, Body: eventBody}},
 		{name: "path id is passed as sent", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters["id"] = strings.ToUpper(numberID) },
-			want:   phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: strings.ToUpper(numberID), ContentType: "application/json", Body: eventBody}},
+			want:   phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: strings.ToUpper(numberID), HasContentType: true, ContentType: "application/json", Body: eventBody}},
 		{name: "missing path parameters give an empty id", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters = nil },
-			want:   phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, ContentType: "application/json", Body: eventBody}},
+			want:   phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, HasContentType: true, ContentType: "application/json", Body: eventBody}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -734,6 +734,7 @@ func TestContentTypeMustBeJSON(t *testing.T) {
 			"json",
 			"application/json; charset", // unparseable parameters
 			"*/*",
+			"", // sent, but empty: present and not JSON
 		} {
 			t.Run(ct, func(t *testing.T) {
 				w.rejected(t, n.ID, `{"label":"x"}`, want415, withContentType(ct))

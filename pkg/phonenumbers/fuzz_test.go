@@ -113,7 +113,7 @@ func FuzzParseUpdateInput(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, id, contentType, body string, isBase64 bool) {
-		got, err := phonenumbers.ParseUpdateInput(id, contentType, body, isBase64)
+		got, err := phonenumbers.ParseUpdateInput(id, contentType, contentType != "", body, isBase64)
 		_, idOK := phonenumbers.NormalizeUUID(id)
 		if err != nil {
 			checkParseError(t, err, id, idOK, contentType, body, isBase64)
@@ -142,7 +142,7 @@ func FuzzParseUpdateInput(f *testing.F) {
 			body     string
 			isBase64 bool
 		}{{string(encoded), false}, {b64(string(encoded)), true}} {
-			reparsed, err := phonenumbers.ParseUpdateInput(got.PhoneNumberID, "application/json", again.body, again.isBase64)
+			reparsed, err := phonenumbers.ParseUpdateInput(got.PhoneNumberID, "application/json", true, again.body, again.isBase64)
 			if err != nil {
 				t.Fatalf("re-parsing %s (base64 %v) of patch %s: got error %v, want none", encoded, again.isBase64, describePatch(got.Patch), err)
 			}

@@ -86,9 +86,10 @@ type UpdateInput struct {
 
 // ParseUpdateInput runs the contract's checks 3 to 8, in order, on the parts of the request that
 // need no storage: the path id, the Content-Type, the body size, the JSON document, its members
-// and their values. contentType is "" when the header is absent. body is base64-encoded when
-// isBase64 is true.
-func ParseUpdateInput(id, contentType string, body string, isBase64 bool) (UpdateInput, error) {
+// and their values. hasContentType tells whether a Content-Type header was sent at all: a header
+// sent with an empty value is present, and names no JSON media type. A non-empty contentType
+// implies the header was sent. body is base64-encoded when isBase64 is true.
+func ParseUpdateInput(id, contentType string, hasContentType bool, body string, isBase64 bool) (UpdateInput, error) {
 	normalizedID, ok := NormalizeUUID(id)
 	if !ok {
 		return UpdateInput{}, &Error{
@@ -97,7 +98,7 @@ func ParseUpdateInput(id, contentType string, body string, isBase64 bool) (Updat
 			Details: map[string]string{"id": "must be a UUID"},
 		}
 	}
-	if contentType != "" && !isJSONMediaType(contentType) {
+	if (hasContentType || contentType != "") && !isJSONMediaType(contentType) {
 		return UpdateInput{}, Errorf(KindUnsupportedMediaType, "Content-Type must be application/json")
 	}
 	raw, err := decodeBody(body, isBase64)

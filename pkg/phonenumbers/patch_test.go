@@ -110,7 +110,7 @@ func TestParseUpdateInputPathID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := phonenumbers.ParseUpdateInput(tt.id, "application/json", `{}`, false)
+			got, err := phonenumbers.ParseUpdateInput(tt.id, "application/json", true, `{}`, false)
 			if tt.wantErr {
 				checkErr(t, err, idError())
 				return
@@ -155,7 +155,7 @@ func TestParseUpdateInputContentType(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := phonenumbers.ParseUpdateInput(numberID, tt.contentType, `{"label":"x"}`, false)
+			_, err := phonenumbers.ParseUpdateInput(numberID, tt.contentType, tt.contentType != "", `{"label":"x"}`, false)
 			if tt.wantErr {
 				checkErr(t, err, unsupportedMediaType)
 				return
@@ -188,7 +188,7 @@ func TestParseUpdateInputBodySize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, tt.isBase64)
+			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", true, tt.body, tt.isBase64)
 			if tt.wantErr {
 				checkErr(t, err, payloadTooLarge)
 				return
@@ -221,7 +221,7 @@ func TestParseUpdateInputBase64Body(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, true)
+			got, err := phonenumbers.ParseUpdateInput(numberID, "application/json", true, tt.body, true)
 			if tt.wantErr != nil {
 				checkErr(t, err, *tt.wantErr)
 				return
@@ -282,7 +282,7 @@ func TestParseUpdateInputRejectsMalformedBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, false)
+			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", true, tt.body, false)
 			checkErr(t, err, invalidInput(tt.message))
 		})
 	}
@@ -319,7 +319,7 @@ func TestParseUpdateInputRejectsUnsupportedMembers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, false)
+			_, err := phonenumbers.ParseUpdateInput(numberID, "application/json", true, tt.body, false)
 			checkErr(t, err, invalidInput(tt.message))
 		})
 	}
@@ -403,7 +403,7 @@ func TestParseUpdateInputFieldValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := phonenumbers.ParseUpdateInput(numberID, "application/json", tt.body, false)
+			got, err := phonenumbers.ParseUpdateInput(numberID, "application/json", true, tt.body, false)
 			if tt.wantDetails != nil {
 				checkErr(t, err, fieldErrors(tt.wantDetails))
 				return
@@ -451,7 +451,7 @@ func TestParseUpdateInputCheckOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := phonenumbers.ParseUpdateInput(tt.id, tt.contentType, tt.body, tt.isBase64)
+			_, err := phonenumbers.ParseUpdateInput(tt.id, tt.contentType, tt.contentType != "", tt.body, tt.isBase64)
 			checkErr(t, err, tt.want)
 		})
 	}
@@ -501,7 +501,7 @@ func TestPatchChanges(t *testing.T) {
 // body does not matter, and "" arrives as a clear.
 func TestParsedPatchChangesIgnoreDocumentOrder(t *testing.T) {
 	t.Parallel()
-	got, err := phonenumbers.ParseUpdateInput(numberID, "",
+	got, err := phonenumbers.ParseUpdateInput(numberID, "", false,
 		`{"campaign_id":"`+strings.ToUpper(campaignID)+`","label":"x","status_url":null,"inbound_url":""}`, false)
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
@@ -544,4 +544,14 @@ func describeChanges(cs []phonenumbers.Change) string {
 		parts[i] = string(c.Field) + "=" + v
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func TestEmptyContentTypeHeaderIsPresentAndNotJSON(t *testing.T) {
+	t.Parallel()
+	_, err := phonenumbers.ParseUpdateInput(numberID, "", true, `{"label":"x"}`, false)
+	checkErr(t, err, unsupportedMediaType)
+
+	if _, err := phonenumbers.ParseUpdateInput(numberID, "", false, `{"label":"x"}`, false); err != nil {
+		t.Errorf("absent Content-Type: got error %v, want none", err)
+	}
 }

@@ -31,8 +31,10 @@ type UpdateRequest struct {
 	Authorization string
 	// PhoneNumberID is the path parameter as sent.
 	PhoneNumberID string
-	// ContentType is the Content-Type header's value, "" when absent.
-	ContentType string
+	// ContentType is the Content-Type header's value; HasContentType tells whether the header
+	// was sent, so that an empty value is not mistaken for an absent header.
+	ContentType    string
+	HasContentType bool
 	// Body is the request body, base64-encoded when BodyIsBase64 is set.
 	Body         string
 	BodyIsBase64 bool
@@ -41,8 +43,8 @@ type UpdateRequest struct {
 // Format prints the request with its Authorization header and body redacted, whatever the verb,
 // so that logging a request cannot leak the secret it carries (or one pasted into its body).
 func (r UpdateRequest) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "{Authorization:[redacted] PhoneNumberID:%q ContentType:%q Body:[%d bytes redacted] BodyIsBase64:%t}",
-		r.PhoneNumberID, r.ContentType, len(r.Body), r.BodyIsBase64)
+	fmt.Fprintf(f, "{Authorization:[redacted] PhoneNumberID:%q ContentType:%q HasContentType:%t Body:[%d bytes redacted] BodyIsBase64:%t}",
+		r.PhoneNumberID, r.ContentType, r.HasContentType, len(r.Body), r.BodyIsBase64)
 }
 
 // LogValue gives slog the same redacted view as Format.
@@ -51,6 +53,7 @@ func (r UpdateRequest) LogValue() slog.Value {
 		slog.String("authorization", "[redacted]"),
 		slog.String("phone_number_id", r.PhoneNumberID),
 		slog.String("content_type", r.ContentType),
+		slog.Bool("has_content_type", r.HasContentType),
 		slog.Int("body_bytes", len(r.Body)),
 		slog.Bool("body_is_base64", r.BodyIsBase64),
 	)
@@ -72,7 +75,7 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 		// A malformed header or secret is refused before any storage read.
 		return result, ErrUnauthenticated()
 	}
-	input, inputErr := ParseUpdateInput(req.PhoneNumberID, req.ContentType, req.Body, req.BodyIsBase64)
+	input, inputErr := ParseUpdateInput(req.PhoneNumberID, req.ContentType, req.HasContentType, req.Body, req.BodyIsBase64)
 
 	// The campaign lookup needs nothing from the key lookup but the organization, which is
 	// compared afterwards, so both reads run at once and the critical path stays at two round

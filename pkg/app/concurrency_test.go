@@ -160,8 +160,10 @@ func TestConcurrentPatchesOfDifferentFieldsLoseNothing(t *testing.T) {
 			}
 			// Unique values always change the item, so the answer is the item right after this
 			// very write. (A campaign may be written twice; a repeat is a no-op answered with the
-			// item as it is then.)
-			if wr := writes[i]; wr.field != "campaign_id" && data[wr.field] != wr.value {
+			// item as it is then.) moto applies concurrent updates to one item without a lock, so
+			// its answer may already hold a later write: only DynamoDB's and dynalite's atomic
+			// updates promise this.
+			if wr := writes[i]; env.Engine.Name != "moto" && wr.field != "campaign_id" && data[wr.field] != wr.value {
 				t.Errorf("PATCH %s answered %s = %v, want its own value", bodies[i], wr.field, data[wr.field])
 			}
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -58,7 +59,7 @@ type proxiedWorld struct {
 // proxied returns w served by a new handler whose DynamoDB client, built by engine.NewClient with
 // the store's retry and timeout policy, goes through a new fault proxy in front of w's engine. The
 // data and keys are w's; setup and inspection through w.env.Client bypass the proxy.
-func proxied(t *testing.T, w *world) *proxiedWorld {
+func proxied(t *testing.T, w *world, optFns ...func(*dynamodb.Options)) *proxiedWorld {
 	t.Helper()
 	proxy, err := faultproxy.New(w.env.Engine.Endpoint)
 	if err != nil {
@@ -68,6 +69,9 @@ func proxied(t *testing.T, w *world) *proxiedWorld {
 	client, err := engine.NewClient(t.Context(), proxy.URL)
 	if err != nil {
 		t.Fatalf("client through the fault proxy: %v", err)
+	}
+	if len(optFns) > 0 {
+		client = dynamodb.New(client.Options(), optFns...)
 	}
 	pw := &proxiedWorld{proxy: proxy, client: client}
 	copied := *w
@@ -123,23 +127,34 @@ func TestTransientStorageFaultsAreRetried(t *testing.T) {
 		cases := []struct {
 			name   string
 			faults func(pw *proxiedWorld) []faultproxy.Fault
+			// slow marks faults that work through the client's per-attempt timeout.
+			slow bool
 		}{
-			{"two ProvisionedThroughputExceededExceptions", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttle, throttle} }},
-			{"two ThrottlingExceptions", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttling, throttling} }},
-			{"an InternalServerError", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{internalError} }},
-			{"a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{dropped} }},
-			{"a throttle then a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttle, dropped} }},
+			{"two ProvisionedThroughputExceededExceptions", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttle, throttle} }, false},
+			{"two ThrottlingExceptions", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttling, throttling} }, false},
+			{"an InternalServerError", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{internalError} }, false},
+			{"a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{dropped} }, false},
+			{"a throttle then a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttle, dropped} }, false},
 			{"an attempt slower than the per-attempt timeout", func(pw *proxiedWorld) []faultproxy.Fault {
 				return []faultproxy.Fault{faultproxy.Slow(pw.attemptTimeout + 300*time.Millisecond)}
-			}},
+			}, true},
 		}
 		for _, op := range []string{opGetItem, opUpdateItem} {
 			for _, tc := range cases {
 				t.Run(op+" "+tc.name, func(t *testing.T) {
 					t.Parallel()
-					pw := proxied(t, w)
-					n := w.putNumber(t, nil)
+					var opts []func(*dynamodb.Options)
+					if !tc.slow {
+						// These faults are answered at once, and it is the retry on them that is
+						// under test: a generous per-attempt timeout keeps a loaded machine from
+						// turning the one attempt left into a timeout of its own.
+						opts = append(opts, func(o *dynamodb.Options) {
+							o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localapi.FunctionTimeout)
+						})
+					}
+					pw := proxied(t, w, opts...)
 					faults := tc.faults(pw)
+					n := w.putNumber(t, nil)
 					if len(faults) >= pw.attempts {
 						t.Fatalf("%d faults leave no attempt of %d to succeed", len(faults), pw.attempts)
 					}

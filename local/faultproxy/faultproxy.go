@@ -89,6 +89,8 @@ type Request struct {
 	Operation string
 	// Attempt counts the requests of Operation since the script was set: 1 for the first.
 	Attempt int
+	// Body is the request's JSON document, for scripts that check what the client asked for.
+	Body []byte
 }
 
 // Script decides the fault for each request. It is called from the proxy's request goroutines,
@@ -216,7 +218,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := operation(r.Header.Get("X-Amz-Target"))
 	p.mu.Lock()
 	p.seen[op]++
-	fault := p.script(Request{Operation: op, Attempt: p.seen[op]})
+	fault := p.script(Request{Operation: op, Attempt: p.seen[op], Body: body})
 	p.mu.Unlock()
 
 	if fault.Delay > 0 {

@@ -8,12 +8,14 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -542,4 +544,46 @@ func restoreTables(t *testing.T, env *enginetest.Env, dump map[string][]map[stri
 			}
 		}
 	}
+}
+
+// TestEveryReadIsStronglyConsistent: the local engines are always consistent, so only the requests
+// themselves show whether the store asks for it. An eventually consistent key lookup could let a
+// key revoked a moment ago through; a stale fallback read could answer a no-op with an old item.
+func TestEveryReadIsStronglyConsistent(t *testing.T) {
+	t.Parallel()
+	onDynalite(t, func(t *testing.T, env *enginetest.Env) {
+		w := newWorld(t, env)
+		pw := proxied(t, w)
+		var mu sync.Mutex
+		var reads []string
+		pw.proxy.SetScript(func(r faultproxy.Request) faultproxy.Fault {
+			if r.Operation == opGetItem {
+				mu.Lock()
+				reads = append(reads, string(r.Body))
+				mu.Unlock()
+			}
+			return faultproxy.Fault{}
+		})
+		n := w.putNumber(t, nil)
+
+		// The key lookup and the campaign lookup, then (dynalite returns no old item) the
+		// fallback read of a no-op.
+		checkSuccess(t, pw.patch(t, n.ID, `{"campaign_id":"`+w.activeCampaign2+`"}`), env.GetPhoneNumberItem(t, n.ID))
+		checkSuccess(t, pw.patch(t, n.ID, `{"campaign_id":"`+w.activeCampaign2+`"}`), env.GetPhoneNumberItem(t, n.ID))
+
+		mu.Lock()
+		defer mu.Unlock()
+		if len(reads) < 5 {
+			t.Fatalf("proxy saw %d GetItem requests, want at least 5 (two key and two campaign lookups, one fallback read)", len(reads))
+		}
+		for _, body := range reads {
+			var req struct{ ConsistentRead *bool }
+			if err := json.Unmarshal([]byte(body), &req); err != nil {
+				t.Fatalf("decode GetItem request %s: %v", body, err)
+			}
+			if req.ConsistentRead == nil || !*req.ConsistentRead {
+				t.Errorf("GetItem without ConsistentRead: %s", body)
+			}
+		}
+	})
 }

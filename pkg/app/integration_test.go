@@ -1242,8 +1242,20 @@ func TestPatchThatChangesNothingLeavesTheItemUntouched(t *testing.T) {
 				t.Parallel()
 				n := w.putNumber(t, tc.edit)
 				before := env.GetPhoneNumberItem(t, n.ID)
-				r := w.patch(t, n.ID, tc.body(n))
+				body := tc.body(n)
+				r := w.patch(t, n.ID, body)
 				checkSuccess(t, r, before)
+				if env.Engine.Name == "moto" {
+					// moto returns the old item with the failed condition, as DynamoDB does, so
+					// a no-op costs the key lookup and the update (plus the concurrent campaign
+					// lookup when a campaign is sent) and nothing more. dynalite needs the
+					// fallback read.
+					want := 2
+					if strings.Contains(body, `"campaign_id":"`) {
+						want++
+					}
+					checkStorageCalls(t, env, r, want)
+				}
 				if got, want := itemString(env.GetPhoneNumberItem(t, n.ID)), itemString(before); got != want {
 					t.Errorf("stored item changed:\nbefore %s\nafter  %s", want, got)
 				}

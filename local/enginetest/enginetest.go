@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,4 +274,22 @@ func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Leaked reports the first piece of secret found in text: the secret, its SHA-256 in hex (the
+// form stored), or any 16 characters in a row of either, so that a log that truncates, slices or
+// hashes a secret is caught as surely as one that prints it whole.
+func Leaked(text, secret string) (string, bool) {
+	sum := sha256.Sum256([]byte(secret))
+	for _, s := range []string{secret, hex.EncodeToString(sum[:])} {
+		if strings.Contains(text, s) {
+			return s, true
+		}
+		for i := 0; i+16 <= len(s); i++ {
+			if piece := s[i : i+16]; strings.Contains(text, piece) {
+				return piece, true
+			}
+		}
+	}
+	return "", false
 }

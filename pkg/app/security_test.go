@@ -7,9 +7,7 @@ package app_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"maps"
@@ -169,7 +167,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		}
 
 		for i, secret := range secrets {
-			if leak, ok := leaked(logs, secret); ok {
+			if leak, ok := enginetest.Leaked(logs, secret); ok {
 				t.Errorf("secret #%d leaks into the logs as %q", i, leak)
 			}
 		}
@@ -268,23 +266,6 @@ func checkLogEntry(t *testing.T, name string, entry map[string]any, r response, 
 	if want, valid := phonenumbers.NormalizeUUID(pathID); valid != hasNumber || numberID != want {
 		t.Errorf("%s: log phone_number_id = %q, want %q (logged only when the path id is a UUID)", name, numberID, want)
 	}
-}
-
-// leaked reports the first piece of secret found in logs: the secret, its SHA-256 in hex, or
-// any 16 characters in a row of either.
-func leaked(logs, secret string) (string, bool) {
-	sum := sha256.Sum256([]byte(secret))
-	for _, s := range []string{secret, hex.EncodeToString(sum[:])} {
-		if strings.Contains(logs, s) {
-			return s, true
-		}
-		for i := 0; i+16 <= len(s); i++ {
-			if piece := s[i : i+16]; strings.Contains(logs, piece) {
-				return piece, true
-			}
-		}
-	}
-	return "", false
 }
 
 // ---- authentication failures ----

@@ -41,6 +41,24 @@ func getenvFrom(env map[string]string) func(string) string {
 	return func(name string) string { return env[name] }
 }
 
+// clientFromEnv builds a client from lambdaEnv with overrides applied, and checks that building it
+// fails exactly when wantErr. It returns nil when building failed.
+func clientFromEnv(t *testing.T, overrides map[string]string, wantErr bool) *dynamodb.Client {
+	t.Helper()
+	env := lambdaEnv()
+	for k, v := range overrides {
+		env[k] = v
+	}
+	client, err := newClient(getenvFrom(env))
+	switch {
+	case wantErr && err == nil:
+		t.Fatal("got no error, want one")
+	case !wantErr && err != nil:
+		t.Fatalf("newClient: %v", err)
+	}
+	return client
+}
+
 func TestNewClientReadsTheLambdaEnvironment(t *testing.T) {
 	t.Parallel()
 	client, err := newClient(getenvFrom(lambdaEnv()))
@@ -110,19 +128,9 @@ func TestNewClientEndpointVariants(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := lambdaEnv()
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			client, err := newClient(getenvFrom(env))
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("got no error, want one")
-				}
+			client := clientFromEnv(t, tt.env, tt.wantErr)
+			if client == nil {
 				return
-			}
-			if err != nil {
-				t.Fatalf("newClient: %v", err)
 			}
 			if got := client.Options().EndpointOptions.UseFIPSEndpoint; got != tt.wantFIPS {
 				t.Errorf("FIPS = %v, want %v", got, tt.wantFIPS)
@@ -163,19 +171,9 @@ func TestNewClientEndpointOverride(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := lambdaEnv()
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			client, err := newClient(getenvFrom(env))
-			if tt.wantErr {
-				if err == nil {
-					t.Fatal("got no error, want one")
-				}
+			client := clientFromEnv(t, tt.env, tt.wantErr)
+			if client == nil {
 				return
-			}
-			if err != nil {
-				t.Fatalf("newClient: %v", err)
 			}
 			if got := aws.ToString(client.Options().BaseEndpoint); got != tt.want {
 				t.Errorf("base endpoint = %q, want %q", got, tt.want)

@@ -166,10 +166,10 @@ func (s *Store) ownedPhoneNumber(ctx context.Context, orgID, id string) (phonenu
 // ownedItem decodes a phone number item, reporting a missing item and another organization's item
 // with the same not-found error so that existence never leaks across organizations.
 func ownedItem(item map[string]types.AttributeValue, orgID string) (phonenumbers.PhoneNumber, error) {
-	// Ownership first: a foreign item is "not found" before anything else about it is looked at,
-	// so that not even a decoding failure on it can be observed.
+	// Ownership first: a missing item (no org_id at all) and a foreign one are "not found" before
+	// anything else about them is looked at, so that not even a decoding failure can be observed.
 	owner, ok := item[attrOrgID].(*types.AttributeValueMemberS)
-	if len(item) == 0 || !ok || owner.Value != orgID {
+	if !ok || owner.Value != orgID {
 		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
 	}
 	var stored PhoneNumberItem

@@ -20,6 +20,9 @@ DYNALITE      := local/node_modules/.installed
 RIE           := $(LOCAL_BIN)/aws-lambda-rie
 # The emulator's module publishes no tagged release on the module proxy: pin the commit.
 RIE_VERSION   := v0.0.0-20261030222936-bef5c4ba774d
+# The OpenAPI document and redocly, installed with dynalite by npm ci from local/package-lock.json.
+OPENAPI       := pkg/apigw/openapi.yaml
+REDOCLY       := REDOCLY_SUPPRESS_UPDATE_NOTICE=true local/node_modules/.bin/redocly
 
 export PORT DYNAMODB_PORT DYNAMODB_ENDPOINT
 
@@ -78,16 +81,21 @@ test: $(DYNALITE) $(RIE) ## Run every test: unit, handler, integration (dynalite
 	$(MAKE) --no-print-directory lint-template
 
 .PHONY: lint
-lint: ## gofmt, go vet and cfn-lint
+lint: ## gofmt, go vet, cfn-lint and the OpenAPI lint
 	@unformatted=$$(gofmt -l functions pkg local); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory lint-template
+	$(MAKE) --no-print-directory lint-openapi
 
 .PHONY: lint-template
 lint-template: ## cfn-lint on template.yaml (required under CI=true)
 	@if command -v cfn-lint >/dev/null; then cfn-lint template.yaml && echo "cfn-lint: template.yaml clean"; \
 	elif [ "$${CI:-}" = "true" ]; then echo "cfn-lint is required under CI=true but is not installed" >&2; exit 1; \
 	else echo "cfn-lint not installed: skipping the template lint (pip install cfn-lint)"; fi
+
+.PHONY: lint-openapi
+lint-openapi: $(DYNALITE) ## Lint the OpenAPI document pkg/apigw/openapi.yaml with redocly (recommended-strict)
+	$(REDOCLY) lint --config local/redocly.yaml $(OPENAPI)
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)

@@ -390,12 +390,30 @@ func validHostname(name string) bool {
 	return true
 }
 
-// privateSuffixes are names that resolve on the local host or network rather
-// than in public DNS: RFC 6761 localhost, mDNS .local (RFC 6762), ICANN's
-// private-use .internal (used by cloud metadata services such as
-// metadata.google.internal), the /etc/hosts stalwart localhost.localdomain,
-// and home.arpa (RFC 8375).
-var privateSuffixes = []string{"localhost", "localdomain", "local", "internal", "home.arpa"}
+// privateSuffixes are the names that never lead to a public webhook receiver:
+// each entry is refused itself and with any labels in front of it. The one
+// list of them, matched case-insensitively after IDNA mapping and without the
+// trailing dot, so "FOO.TEST.", "foo.ｔｅｓｔ" and "foo。test" are foo.test.
+//
+//   - Special-use names: localhost (RFC 6761 §6.3), test (§6.2) and invalid
+//     (§6.4); local, multicast DNS (RFC 6762; it also covers Kubernetes'
+//     cluster.local); onion (RFC 7686); alt (RFC 9476); home.arpa (RFC 8375).
+//     example (RFC 6761 §6.5) is left out on purpose: documentation names
+//     such as hooks.example and example.com stay accepted.
+//   - Reverse-mapping names, which name addresses rather than hosts:
+//     in-addr.arpa (RFC 1035 §3.5) and ip6.arpa (RFC 3596 §2.5); a PTR name
+//     such as 1.0.0.127.in-addr.arpa is loopback in disguise.
+//   - Private-use names: internal, reserved by ICANN for private use (cloud
+//     metadata services such as metadata.google.internal live there);
+//     localdomain, the /etc/hosts companion of localhost; intranet, private,
+//     corp and lan, which RFC 6762 Appendix G lists as used on private
+//     networks; svc (Kubernetes services, redis.prod.svc) and consul
+//     (HashiCorp Consul, vault.service.consul), the common cluster suffixes.
+var privateSuffixes = []string{
+	"localhost", "test", "invalid", "local", "onion", "alt", "home.arpa",
+	"in-addr.arpa", "ip6.arpa",
+	"internal", "localdomain", "intranet", "private", "corp", "lan", "svc", "consul",
+}
 
 // isPrivateName also rejects single-label names ("metadata", "intranet",
 // "ip6-localhost"): resolvers expand them through the host's search domains,

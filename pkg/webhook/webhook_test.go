@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // Expected messages, spelled out rather than reusing the package's error
@@ -62,6 +64,12 @@ var validateCases = []validateCase{
 	{"accepts numeric non-final label", "https://123.example.com/", ""},
 	{"accepts dotted-quad prefix on a public name", "https://1.2.3.4.example.com/", ""},
 	{"accepts localhost as a non-final label", "https://localhost.example.com/", ""},
+	{"accepts documentation TLD", "https://hooks.example/", ""},
+	{"accepts example.org", "https://example.org/", ""},
+	{"accepts special-use words as non-final labels", "https://test.onion.svc.consul.example.com/", ""},
+	{"accepts names that merely end in a special-use word", "https://mytest.com/", ""},
+	{"accepts TLDs that merely start with a special-use word", "https://example.testing/", ""},
+	{"accepts arpa label inside a public name", "https://in-addr.arpa.example.com/", ""},
 	{"accepts at-sign in path", "https://example.com/users/@me", ""},
 	{"accepts at-sign in query", "https://example.com/?to=@127.0.0.1", ""},
 	{"accepts percent-encoding in path", "https://example.com/a%20b", ""},
@@ -186,6 +194,38 @@ var validateCases = []validateCase{
 	{"rejects home.arpa name", "https://router.home.arpa/", msgNotPublic},
 	{"rejects single-label name", "https://intranet/", msgNotPublic},
 	{"rejects single-label metadata alias", "https://metadata/", msgNotPublic},
+
+	// Special-use names (RFC 6761, 6762, 7686, 9476, 8375), reverse-mapping names and the
+	// suffixes clusters and private networks use, whatever their case, trailing dot or
+	// IDNA-equivalent spelling.
+	{"rejects .test name", "https://foo.test/", msgNotPublic},
+	{"rejects .invalid name", "https://hooks.invalid/", msgNotPublic},
+	{"rejects .onion name", "https://abc.onion/", msgNotPublic},
+	{"rejects .alt name", "https://x.alt/", msgNotPublic},
+	{"rejects IPv4 reverse-mapping name", "https://1.0.0.127.in-addr.arpa/", msgNotPublic},
+	{"rejects IPv6 reverse-mapping name", "https://1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa/", msgNotPublic},
+	{"rejects bare in-addr.arpa", "https://in-addr.arpa/", msgNotPublic},
+	{"rejects bare ip6.arpa", "https://ip6.arpa/", msgNotPublic},
+	{"rejects bare home.arpa", "https://home.arpa/", msgNotPublic},
+	{"rejects bare test label", "https://test/", msgNotPublic},
+	{"rejects bare onion label", "https://onion/", msgNotPublic},
+	{"rejects Kubernetes service name", "https://redis.prod.svc/", msgNotPublic},
+	{"rejects Kubernetes cluster-local name", "https://redis.prod.svc.cluster.local/", msgNotPublic},
+	{"rejects Consul service name", "https://vault.service.consul/", msgNotPublic},
+	{"rejects .lan name", "https://nas.lan/", msgNotPublic},
+	{"rejects .corp name", "https://intranet.corp/", msgNotPublic},
+	{"rejects .intranet name", "https://wiki.intranet/", msgNotPublic},
+	{"rejects .private name", "https://db.private/", msgNotPublic},
+	{"rejects upper-case .test name", "https://FOO.TEST/", msgNotPublic},
+	{"rejects mixed-case .onion name with trailing dot", "https://Abc.Onion./", msgNotPublic},
+	{"rejects upper-case Consul name with trailing dot and port", "https://VAULT.SERVICE.CONSUL.:8443/", msgNotPublic},
+	{"rejects upper-case reverse-mapping name", "https://1.0.0.127.IN-ADDR.ARPA/", msgNotPublic},
+	{"rejects fullwidth .test suffix", "https://foo.ｔｅｓｔ/", msgNotPublic},
+	{"rejects fullwidth .svc suffix", "https://redis.prod.ｓｖｃ/", msgNotPublic},
+	{"rejects ideographic-full-stop .onion name", "https://abc。onion/", msgNotPublic},
+	{"rejects fullwidth-full-stop .lan name", "https://nas．lan/", msgNotPublic},
+	{"rejects circled-letter .corp suffix", "https://intranet.ⓒⓞⓡⓟ/", msgNotPublic},
+	{"rejects Unicode name under .test", "https://bücher.test/", msgNotPublic},
 
 	// Private and special IPv4 literals.
 	{"rejects loopback", "https://127.0.0.1/", msgNotPublic},
@@ -338,6 +378,13 @@ func TestMessagesAreClientSafe(t *testing.T) {
 	}
 }
 
+// contractRefusedSuffixes are the names contract §3 lists as never publicly
+// routable.
+var contractRefusedSuffixes = []string{
+	"localhost", "local", "internal", "test", "invalid", "onion", "alt", "home.arpa", "in-addr.arpa", "ip6.arpa",
+	"svc", "cluster.local", "consul", "lan", "corp", "intranet", "private",
+}
+
 func FuzzValidate(f *testing.F) {
 	for _, tc := range validateCases {
 		f.Add(tc.raw)
@@ -380,6 +427,16 @@ func FuzzValidate(f *testing.F) {
 		}
 		if h := strings.ToLower(strings.TrimSuffix(u.Hostname(), ".")); h == "localhost" || strings.HasSuffix(h, ".localhost") {
 			t.Fatalf("Validate(%q) accepted a localhost name", raw)
+		}
+		// The names contract §3 refuses, spelled out here rather than taken from
+		// privateSuffixes, judged as the delivery client's IDNA mapping sees them.
+		if ascii, err := idna.Lookup.ToASCII(u.Hostname()); err == nil {
+			h := "." + strings.ToLower(strings.TrimSuffix(ascii, "."))
+			for _, suffix := range contractRefusedSuffixes {
+				if strings.HasSuffix(h, "."+suffix) {
+					t.Fatalf("Validate(%q) accepted a name under .%s", raw, suffix)
+				}
+			}
 		}
 	})
 }

@@ -31,6 +31,9 @@ const (
 	KindCampaignNotActive
 	// KindNotFound means the phone number does not exist or belongs to another organization.
 	KindNotFound
+	// KindPreconditionFailed means an If-Match named no version the phone number has; the
+	// *Error carries the current version.
+	KindPreconditionFailed
 	// KindUnavailable means storage stayed throttled or unreachable, or time ran out.
 	KindUnavailable
 )
@@ -46,6 +49,7 @@ var kindNames = [...]string{
 	KindValidationFailed:     "validation failed",
 	KindCampaignNotActive:    "campaign not active",
 	KindNotFound:             "not found",
+	KindPreconditionFailed:   "precondition failed",
 	KindUnavailable:          "unavailable",
 }
 
@@ -64,7 +68,10 @@ type Error struct {
 	Message string
 	// Details maps a field name to what is wrong with it; only validation errors have it.
 	Details map[string]string
-	Err     error
+	// CurrentVersion is the phone number's version as stored; only KindPreconditionFailed errors
+	// set it, so that the client can be told which version to re-read.
+	CurrentVersion int64
+	Err            error
 }
 
 // Error describes the error for logs, cause included.

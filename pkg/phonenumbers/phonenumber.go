@@ -45,6 +45,9 @@ type PhoneNumber struct {
 	MMSEnabled                    bool
 	CreatedAt                     time.Time
 	UpdatedAt                     time.Time
+	// Version grows by one with each write that changes a stored value; a number stored without
+	// one is version 0. It is the number's entity-tag.
+	Version int64
 }
 
 // CampaignStatus is the registration state of a messaging campaign.

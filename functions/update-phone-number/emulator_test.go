@@ -19,9 +19,9 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
+	"github.com/sms-platform/phone-numbers/local/fixtures"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/rie"
-	"github.com/sms-platform/phone-numbers/pkg/fixtures"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
 )
 
 // demoNumberID is the demo number of organization 1111… in local/fixtures/demo.json, which the
@@ -105,7 +105,7 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables := fixtures.LocalTables // a fresh dynalite: these tables are this test's alone
+	tables := localconfig.Tables // a fresh dynalite: these tables are this test's alone
 	if err := engine.CreateTables(ctx, client, tables); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			invokeCtx, cancel := context.WithTimeout(ctx, localapi.FunctionTimeout+10*time.Second)
+			invokeCtx, cancel := context.WithTimeout(ctx, localconfig.FunctionTimeout+10*time.Second)
 			defer cancel()
 			before := time.Now().UTC().Truncate(time.Second)
 			payload, err := emulator.Invoke(invokeCtx, event)

@@ -7,12 +7,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: app.ParseLogLevel(os.Getenv("LOG_LEVEL"))}))
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: wiring.ParseLogLevel(os.Getenv("LOG_LEVEL"))}))
 	tables, err := dynamostore.TablesFromEnv(os.Getenv)
 	if err != nil {
 		logger.Error("configuration", slog.String("error", err.Error()))
@@ -23,5 +23,5 @@ func main() {
 		logger.Error("dynamodb client", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(app.NewHandler(client, tables, logger).Handle)
+	lambda.Start(wiring.NewHandler(client, tables, logger).Handle)
 }

@@ -20,8 +20,9 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
+	"github.com/sms-platform/phone-numbers/local/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
 )
 
 // These tests read template.yaml and check it against the code: what the code assumes about its
@@ -247,7 +248,7 @@ func TestTemplateRunsTheFunctionAsBuilt(t *testing.T) {
 		{"runs the bootstrap executable", deref(orGlobal(fn.Handler, g.Handler)), "bootstrap"},
 		{"is built by the Makefile", buildMethod, "makefile"},
 		{"the Makefile has the target sam build runs", buildTarget, true},
-		{"times out when the local server does (localapi.FunctionTimeout)", timeout, localapi.FunctionTimeout.String()},
+		{"times out when the local server does (localconfig.FunctionTimeout)", timeout, localconfig.FunctionTimeout.String()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,10 +27,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sms-platform/phone-numbers/local/engine"
-	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/local/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -229,7 +230,7 @@ func (env *Env) GetPhoneNumberItem(t *testing.T, id string) map[string]types.Att
 	return out.Item
 }
 
-// NewServer serves the real handler, wired by app.NewHandler to this Env's tables, over HTTP on
+// NewServer serves the real handler, wired by wiring.NewHandler to this Env's tables, over HTTP on
 // 127.0.0.1 through localapi, exactly as make run does. The handler's log lines go to the test's
 // output and to Logs. The server is closed when t ends.
 func (env *Env) NewServer(t *testing.T) *httptest.Server {
@@ -243,8 +244,8 @@ func (env *Env) NewServer(t *testing.T) *httptest.Server {
 func (env *Env) NewServerWithClient(t *testing.T, client dynamostore.API) *httptest.Server {
 	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(t.Output(), &env.logs), nil))
-	handler := app.NewHandler(client, env.Tables, logger)
-	srv := httptest.NewServer(localapi.New(handler.Handle, localapi.FunctionTimeout))
+	handler := wiring.NewHandler(client, env.Tables, logger)
+	srv := httptest.NewServer(localapi.New(handler.Handle, localconfig.FunctionTimeout))
 	t.Cleanup(srv.Close)
 	return srv
 }

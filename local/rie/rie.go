@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/sms-platform/phone-numbers/local/engine"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
 )
 
 // InvocationsPath is the emulator's endpoint for invoking the function, the Lambda Invoke API's
@@ -100,7 +100,7 @@ func FunctionEnv(endpoint string, tables dynamostore.Tables) map[string]string {
 		"_HANDLER":                        "bootstrap",
 		"TZ":                              ":UTC",
 		// Read by the emulator: the deadline it gives each invocation.
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(int(localapi.FunctionTimeout / time.Second)),
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(int(localconfig.FunctionTimeout / time.Second)),
 		// Local only: the standard SDK variable pointing the DynamoDB client at the engine.
 		"AWS_ENDPOINT_URL_DYNAMODB": endpoint,
 	}

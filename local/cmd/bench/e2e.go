@@ -23,11 +23,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sms-platform/phone-numbers/local/engine"
-	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/local/fixtures"
+	"github.com/sms-platform/phone-numbers/local/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/fixtures"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -61,7 +62,7 @@ func newEnv(ctx context.Context, o options) (_ *env, err error) {
 		return nil, fmt.Errorf("%s has no unrevoked %s key with a number of its organization", o.fixtures, phonenumbers.ScopeNumbersWrite)
 	}
 	sec, _ := phonenumbers.ParseSecret(secret)
-	e := &env{tables: fixtures.LocalTables, secret: secret, keyHash: auth.HashSecret(sec), orgID: number.OrgID}
+	e := &env{tables: localconfig.Tables, secret: secret, keyHash: auth.HashSecret(sec), orgID: number.OrgID}
 	for i := range max(o.clients, 1) {
 		n := number
 		n.ID = newUUID()
@@ -100,13 +101,13 @@ func newEnv(ctx context.Context, o options) (_ *env, err error) {
 	}
 	// The production log line, encoded as in production, written nowhere.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	handler := app.NewHandler(handlerDB, e.tables, logger)
+	handler := wiring.NewHandler(handlerDB, e.tables, logger)
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	e.apiURL = "http://" + listener.Addr().String()
-	e.server = &http.Server{Handler: localapi.New(handler.Handle, localapi.FunctionTimeout), ReadHeaderTimeout: 5 * time.Second}
+	e.server = &http.Server{Handler: localapi.New(handler.Handle, localconfig.FunctionTimeout), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = e.server.Serve(listener) }()
 	conns := max(o.clients, 1) * 2
 	e.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{

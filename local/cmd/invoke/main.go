@@ -23,9 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/rie"
-	"github.com/sms-platform/phone-numbers/pkg/fixtures"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
 )
 
 // Exit codes: 2 for what the caller must fix (usage, missing files), 1 for a failed invocation.
@@ -35,7 +34,7 @@ const (
 )
 
 // invokeTimeout bounds one invocation: the function's own timeout, plus its cold start.
-const invokeTimeout = localapi.FunctionTimeout + 10*time.Second
+const invokeTimeout = localconfig.FunctionTimeout + 10*time.Second
 
 func main() {
 	bootstrap := flag.String("bootstrap", "bin/local/bootstrap", "the function's bootstrap, built for this machine")
@@ -61,7 +60,7 @@ func main() {
 	}
 
 	// Same table names as make run and make seed, including their environment overrides.
-	env := rie.FunctionEnv(*endpoint, fixtures.LocalTablesFromEnv(os.Getenv))
+	env := rie.FunctionEnv(*endpoint, localconfig.TablesFromEnv(os.Getenv))
 	env["LOG_LEVEL"] = *logLevel
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -19,10 +19,11 @@ import (
 	"time"
 
 	"github.com/sms-platform/phone-numbers/local/engine"
-	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/local/fixtures"
+	"github.com/sms-platform/phone-numbers/local/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/fixtures"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -62,7 +63,7 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 	if err != nil {
 		return err
 	}
-	tables := fixtures.LocalTablesFromEnv(os.Getenv)
+	tables := localconfig.TablesFromEnv(os.Getenv)
 	if err := engine.CreateTables(ctx, client, tables); err != nil {
 		return err
 	}
@@ -71,9 +72,9 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 	}
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	handler := app.NewHandler(client, tables, logger)
+	handler := wiring.NewHandler(client, tables, logger)
 	server := &http.Server{
-		Handler:           localapi.New(handler.Handle, localapi.FunctionTimeout),
+		Handler:           localapi.New(handler.Handle, localconfig.FunctionTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	served := make(chan error, 1)

@@ -15,8 +15,9 @@ import (
 	"time"
 
 	"github.com/sms-platform/phone-numbers/local/engine"
+	"github.com/sms-platform/phone-numbers/local/fixtures"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/fixtures"
 )
 
 // Exit codes: 2 for what the caller must fix (usage, the fixture file), 1 for the engine.
@@ -28,7 +29,7 @@ const (
 func main() { os.Exit(run()) }
 
 func run() int {
-	tables := fixtures.LocalTablesFromEnv(os.Getenv)
+	tables := localconfig.TablesFromEnv(os.Getenv)
 	endpoint := flag.String("endpoint", "", "DynamoDB endpoint, e.g. http://127.0.0.1:8000 (required)")
 	path := flag.String("fixtures", "", "fixture file to load (required)")
 	flag.StringVar(&tables.APIKeys, "api-keys-table", tables.APIKeys, "API keys table; $"+dynamostore.EnvAPIKeysTable+", when set, replaces the default")

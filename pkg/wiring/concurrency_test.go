@@ -1,4 +1,4 @@
-package app_test
+package wiring_test
 
 // Concurrency tests of PATCH /v1/phone-numbers/{id}: many PATCHes of one number at once, over real
 // HTTP, on every engine. Because each PATCH is one conditional UpdateItem touching only its own
@@ -21,7 +21,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -44,7 +44,7 @@ func concurrentServer(t *testing.T, w *world) *world {
 		t.Fatalf("client for %s: %v", e.Name, err)
 	}
 	client = dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localapi.FunctionTimeout)
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localconfig.FunctionTimeout)
 	})
 	copied := *w
 	copied.srv = w.env.NewServerWithClient(t, client)

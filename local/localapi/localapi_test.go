@@ -13,7 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/local/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 )
 
 // recorder is a handler that remembers the event and context deadline it was called with.
@@ -35,7 +36,7 @@ func (r *recorder) handle(ctx context.Context, e events.APIGatewayV2HTTPRequest)
 func serve(t *testing.T, rec *recorder, req *http.Request) *http.Response {
 	t.Helper()
 	w := httptest.NewRecorder()
-	localapi.New(rec.handle, localapi.FunctionTimeout).ServeHTTP(w, req)
+	localapi.New(rec.handle, localconfig.FunctionTimeout).ServeHTTP(w, req)
 	return w.Result()
 }
 
@@ -77,9 +78,9 @@ func TestRequestBecomesTheEventAPIGatewaySends(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if earliest, latest := start.Add(localapi.FunctionTimeout), end.Add(localapi.FunctionTimeout); rec.deadline.Before(earliest) || rec.deadline.After(latest) {
+	if earliest, latest := start.Add(localconfig.FunctionTimeout), end.Add(localconfig.FunctionTimeout); rec.deadline.Before(earliest) || rec.deadline.After(latest) {
 		t.Errorf("deadline: got %v, want the function's timeout (%v) after the request, between %v and %v",
-			rec.deadline, localapi.FunctionTimeout, earliest, latest)
+			rec.deadline, localconfig.FunctionTimeout, earliest, latest)
 	}
 }
 

@@ -20,11 +20,6 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// FunctionTimeout is the deployed function's timeout (template.yaml, Globals.Function.Timeout).
-// The local server gives each request the same deadline, so local behaviour near the deadline
-// matches the deployed function; the template test keeps the two equal.
-const FunctionTimeout = 6 * time.Second
-
 // RouteKey is the one route the API serves.
 const RouteKey = "PATCH /v1/phone-numbers/{id}"
 

@@ -1,6 +1,6 @@
-// Package app wires the update-phone-number handler from its parts. The Lambda binary and the
+// Package wiring wires the update-phone-number handler from its parts. The Lambda binary and the
 // local API server both build the handler here, so they run the same code.
-package app
+package wiring
 
 import (
 	"log/slog"

@@ -1,4 +1,4 @@
-package app_test
+package wiring_test
 
 // Security tests of PATCH /v1/phone-numbers/{id} over real HTTP (and in-process where an event
 // cannot come from localapi): what the request log may say, that failed authentications are all
@@ -24,10 +24,10 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/faultproxy"
-	"github.com/sms-platform/phone-numbers/pkg/app"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -477,7 +477,7 @@ func TestBase64BodiesInProcess(t *testing.T) {
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		w := newWorld(t, env)
 		n := w.putNumber(t, nil)
-		handler := app.NewHandler(env.Client, env.Tables, slog.New(slog.NewJSONHandler(t.Output(), nil)))
+		handler := wiring.NewHandler(env.Client, env.Tables, slog.New(slog.NewJSONHandler(t.Output(), nil)))
 		std := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 		padded := func(size int) string {
 			doc := `{"label":"padded"}`
@@ -492,7 +492,7 @@ func TestBase64BodiesInProcess(t *testing.T) {
 			t.Helper()
 			event := newEvent(t, n.ID, "", withBearer(w.writeSecret))
 			event.Body, event.IsBase64Encoded = body, true
-			ctx, cancel := context.WithTimeout(t.Context(), localapi.FunctionTimeout)
+			ctx, cancel := context.WithTimeout(t.Context(), localconfig.FunctionTimeout)
 			defer cancel()
 			start := time.Now()
 			resp, err := handler.Handle(ctx, event)

@@ -1,4 +1,4 @@
-package app_test
+package wiring_test
 
 // Fault tests of PATCH /v1/phone-numbers/{id}: the handler's DynamoDB client talks to the engine
 // through faultproxy, which throttles, fails, stalls or drops requests as each test scripts it.
@@ -28,9 +28,10 @@ import (
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/faultproxy"
+	"github.com/sms-platform/phone-numbers/local/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
-	"github.com/sms-platform/phone-numbers/pkg/app"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
 // The DynamoDB operations the handler calls.
@@ -151,7 +152,7 @@ func TestTransientStorageFaultsAreRetried(t *testing.T) {
 						// under test: a generous per-attempt timeout keeps a loaded machine from
 						// turning the one attempt left into a timeout of its own.
 						opts = append(opts, func(o *dynamodb.Options) {
-							o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localapi.FunctionTimeout)
+							o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localconfig.FunctionTimeout)
 						})
 					}
 					pw := proxied(t, w, opts...)
@@ -203,8 +204,8 @@ func TestPersistentStorageFaultsAre503(t *testing.T) {
 					checkError(t, r, want503)
 					pw.checkNoLeak(t, r)
 					checkErrorLogged(t, env, r.requestID())
-					if r.elapsed >= localapi.FunctionTimeout {
-						t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+					if r.elapsed >= localconfig.FunctionTimeout {
+						t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
 					}
 					if got := pw.proxy.Count(op); got != pw.attempts {
 						t.Errorf("proxy saw %d %s requests, want the client's %d attempts per call", got, op, pw.attempts)
@@ -246,8 +247,8 @@ func TestSlowStorageIs503(t *testing.T) {
 				r := pw.patch(t, n.ID, `{"label":"too late"}`)
 				checkError(t, r, want503)
 				pw.checkNoLeak(t, r)
-				if r.elapsed >= localapi.FunctionTimeout {
-					t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+				if r.elapsed >= localconfig.FunctionTimeout {
+					t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
 				}
 				if floor := time.Duration(pw.attempts) * pw.attemptTimeout; r.elapsed < floor {
 					t.Errorf("503 after %s, want each of the %d attempts given its %s first (%s)", r.elapsed, pw.attempts, pw.attemptTimeout, floor)
@@ -303,7 +304,7 @@ func TestHandlerAnswersBeforeTheInvocationDeadline(t *testing.T) {
 				if remaining <= margin || margin+pw.attemptTimeout <= remaining {
 					t.Fatalf("the deadline %s must fall within one attempt (%s) after the margin %s", remaining, pw.attemptTimeout, margin)
 				}
-				handler := app.NewHandler(pw.client, env.Tables, slog.New(slog.NewJSONHandler(t.Output(), nil)), opts...)
+				handler := wiring.NewHandler(pw.client, env.Tables, slog.New(slog.NewJSONHandler(t.Output(), nil)), opts...)
 				event := newEvent(t, n.ID, `{"label":"too late"}`, withBearer(w.writeSecret))
 
 				start := time.Now()
@@ -489,8 +490,8 @@ func TestEngineRestartedOnTheSamePortServesAgain(t *testing.T) {
 	r := w.patch(t, n.ID, `{"label":"while stopped"}`)
 	checkError(t, r, want503)
 	checkNoLeak(t, r, env)
-	if r.elapsed >= localapi.FunctionTimeout {
-		t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+	if r.elapsed >= localconfig.FunctionTimeout {
+		t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
 	}
 	t.Logf("engine stopped: 503 after %s", r.elapsed.Round(time.Millisecond))
 

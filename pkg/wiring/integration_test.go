@@ -1,7 +1,7 @@
-package app_test
+package wiring_test
 
 // Integration tests of PATCH /v1/phone-numbers/{id}: real HTTP through localapi (the path make run
-// uses) into the handler app.NewHandler wires, against every local engine enginetest runs
+// uses) into the handler function.NewHandler wires, against every local engine enginetest runs
 // (dynalite, and moto where installed), with fresh tables per test. Each test covers rows of the
 // status table in §2 of the contract (../shared/spec/update-phone-number.md).
 
@@ -29,7 +29,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
+	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -47,7 +47,7 @@ var (
 )
 
 // httpClient outlives FunctionTimeout, so that a late answer is measured rather than cut off.
-var httpClient = &http.Client{Timeout: 2 * localapi.FunctionTimeout}
+var httpClient = &http.Client{Timeout: 2 * localconfig.FunctionTimeout}
 
 // world is one test's seeded data and server: keys and campaigns of two organizations.
 type world struct {
@@ -1295,8 +1295,8 @@ func TestUnavailableStorageIs503(t *testing.T) {
 			r := w.patch(t, n.ID, `{"label":"during pause"}`)
 			checkError(t, r, want503)
 			checkNoLeak(t, r, env)
-			if r.elapsed >= localapi.FunctionTimeout {
-				t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+			if r.elapsed >= localconfig.FunctionTimeout {
+				t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
 			}
 			t.Logf("%s paused: 503 after %s", shared.Name, r.elapsed.Round(time.Millisecond))
 
@@ -1314,8 +1314,8 @@ func TestUnavailableStorageIs503(t *testing.T) {
 			r = w.patch(t, n.ID, `{"label":"after stop"}`)
 			checkError(t, r, want503)
 			checkNoLeak(t, r, env)
-			if r.elapsed >= localapi.FunctionTimeout {
-				t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localapi.FunctionTimeout)
+			if r.elapsed >= localconfig.FunctionTimeout {
+				t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
 			}
 			t.Logf("%s stopped: 503 after %s", shared.Name, r.elapsed.Round(time.Millisecond))
 		})

@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/sms-platform/phone-numbers/pkg/wiring"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
 func main() {

@@ -27,8 +27,8 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/wiring"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
 // ---- logs ----

@@ -100,7 +100,7 @@ lint-openapi: $(DYNALITE) ## Lint the OpenAPI document pkg/apigw/openapi.yaml wi
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./pkg/webhook/
-	$(GO) test -run='^$$' -fuzz='^FuzzParseUpdateInput$$' -fuzztime=$(FUZZTIME) ./pkg/phonenumbers/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseUpdateInput$$' -fuzztime=$(FUZZTIME) ./pkg/apigw/
 	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) ./pkg/apigw/
 
 .PHONY: bench

@@ -29,7 +29,6 @@ import (
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/localapi"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
-	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
@@ -185,7 +184,7 @@ func (env *Env) PutAPIKey(t *testing.T, key phonenumbers.APIKey, secret string) 
 	if key.Prefix == "" {
 		key.Prefix = secret[:min(len(secret), phonenumbers.KeyPrefixLength)]
 	}
-	item := dynamostore.NewAPIKeyItem(key, auth.HashSecret(phonenumbers.NewSecret(secret)))
+	item := dynamostore.NewAPIKeyItem(key, phonenumbers.HashSecret(phonenumbers.NewSecret(secret)))
 	env.put(t, env.Tables.APIKeys, item)
 }
 

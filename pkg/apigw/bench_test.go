@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
-	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -69,7 +68,7 @@ func benchHandler(b *testing.B) (*apigw.Handler, events.APIGatewayV2HTTPRequest)
 		b.Fatalf("unmarshal event: %v", err)
 	}
 	created := time.Date(2026, 4, 26, 12, 0, 0, 0, time.UTC)
-	keys := benchKeys{auth.HashSecret(phonenumbers.NewSecret(eventSecret)): {
+	keys := benchKeys{phonenumbers.HashSecret(phonenumbers.NewSecret(eventSecret)): {
 		ID: keyID, OrgID: orgID, Scopes: []string{"numbers:read", phonenumbers.ScopeNumbersWrite}, CreatedAt: created,
 	}}
 	status := "pending"
@@ -77,7 +76,7 @@ func benchHandler(b *testing.B) (*apigw.Handler, events.APIGatewayV2HTTPRequest)
 		ID: numberID, OrgID: orgID, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
 		CarrierLineOptionStatus: &status, SMSEnabled: true, MMSEnabled: true, CreatedAt: created, UpdatedAt: created,
 	}}
-	svc := phonenumbers.NewService(auth.NewAuthenticator(keys), benchCampaigns{}, numbers, nil)
+	svc := phonenumbers.NewService(keys, benchCampaigns{}, numbers, nil)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return apigw.NewHandler(svc, logger), ev
 }

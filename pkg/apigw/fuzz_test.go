@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
-	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -82,7 +81,7 @@ type memKeys struct {
 	calls  atomic.Int32
 }
 
-var _ auth.KeyFinder = (*memKeys)(nil)
+var _ phonenumbers.APIKeyFinder = (*memKeys)(nil)
 
 func (m *memKeys) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIKey, error) {
 	m.calls.Add(1)
@@ -170,7 +169,7 @@ func newMemStore() (*memKeys, memCampaigns, *memNumbers) {
 	} {
 		secret := fuzzCredentials[cred]
 		key.Prefix, key.Label, key.CreatedAt = secret[:phonenumbers.KeyPrefixLength], "fuzz", fuzzCreated
-		keys.byHash[auth.HashSecret(phonenumbers.NewSecret(secret))] = key
+		keys.byHash[phonenumbers.HashSecret(phonenumbers.NewSecret(secret))] = key
 	}
 	campaigns := memCampaigns{
 		campaignID:           {ID: campaignID, OrgID: orgID, Status: phonenumbers.CampaignActive},
@@ -218,7 +217,7 @@ func handlerSeeds() []handlerSeed {
 	}
 	body := func(want int, b string) handlerSeed { return seed(want, func(s *handlerSeed) { s.body = b }) }
 	withCampaign := func(want int, id string) handlerSeed { return body(want, `{"campaign_id":"`+id+`"}`) }
-	big := `{"label":"` + strings.Repeat("a", phonenumbers.MaxBodyBytes) + `"}`
+	big := `{"label":"` + strings.Repeat("a", apigw.MaxBodyBytes) + `"}`
 	return []handlerSeed{
 		// 200.
 		seed(200, func(*handlerSeed) {}),
@@ -389,7 +388,7 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 	before := numbers.snapshot()
 	var logs bytes.Buffer
 	clock := func() time.Time { return fuzzNow }
-	svc := phonenumbers.NewService(auth.NewAuthenticator(keys), campaigns, numbers, clock)
+	svc := phonenumbers.NewService(keys, campaigns, numbers, clock)
 	h := apigw.NewHandler(svc, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	// invoke goes through lambda.NewHandler(h.Handle).Invoke and fails on a returned error.
@@ -411,7 +410,7 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 	// one at most otherwise, and the update only once every check before it passed.
 	parsable := false
 	for name, v := range ev.Headers {
-		if _, ok := phonenumbers.ParseAuthorization(v); ok && strings.EqualFold(name, "authorization") {
+		if _, ok := phonenumbers.ParseBearer(v); ok && strings.EqualFold(name, "authorization") {
 			parsable = true
 		}
 	}
@@ -493,7 +492,7 @@ func checkFuzzError(t *testing.T, resp events.APIGatewayV2HTTPResponse, env apig
 			t.Errorf("got a 422 without details")
 		}
 		for field, problem := range e.Details {
-			if !slices.Contains(phonenumbers.UpdatableFields, phonenumbers.Field(field)) || problem == "" {
+			if !isUpdatableName(field) || problem == "" {
 				t.Errorf("got detail %q: %q, want an updatable field and its problem", field, problem)
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -81,39 +80,12 @@ func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPReque
 		h.logRequest(ctx, event, requestID, resp.StatusCode, result.Principal, err, h.now().Sub(start), calls.Value())
 	}()
 
-	authorization, _ := header(event.Headers, "Authorization")
-	contentType, hasContentType := header(event.Headers, "Content-Type")
-	result, err = h.updater.UpdatePhoneNumber(ctx, phonenumbers.UpdateRequest{
-		Authorization:  authorization,
-		PhoneNumberID:  event.PathParameters["id"],
-		ContentType:    contentType,
-		HasContentType: hasContentType,
-		Body:           event.Body,
-		BodyIsBase64:   event.IsBase64Encoded,
-	})
+	result, err = h.updater.UpdatePhoneNumber(ctx, NewUpdateRequest(event))
 	if err != nil {
 		resp, _ = errorResponse(requestID, err)
 		return resp, nil
 	}
 	return respond(http.StatusOK, requestID, Envelope{Success: true, Data: NewPhoneNumberJSON(result.PhoneNumber)}), nil
-}
-
-// header returns the value of the named header and whether it was sent, matched
-// case-insensitively as HTTP requires (API Gateway lower-cases names, but other producers of these
-// events need not).
-func header(headers map[string]string, name string) (string, bool) {
-	if v, ok := headers[strings.ToLower(name)]; ok {
-		return v, true
-	}
-	// Several spellings of one name: take the smallest, so the choice does not depend on map
-	// iteration order.
-	var value, matched string
-	for k, v := range headers {
-		if strings.EqualFold(k, name) && (matched == "" || k < matched) {
-			value, matched = v, k
-		}
-	}
-	return value, matched != ""
 }
 
 // logRequest writes the request's one log line. It logs identifiers, never credentials: the

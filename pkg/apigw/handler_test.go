@@ -3,7 +3,6 @@ package apigw_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
-	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/callcount"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
@@ -403,8 +401,10 @@ func TestHandleGivesEachRequestItsOwnULID(t *testing.T) {
 	}
 }
 
-func TestHandlePassesTheRequestThrough(t *testing.T) {
+func TestHandleDecodesTheTransportIntoATypedRequest(t *testing.T) {
 	t.Parallel()
+	secret := phonenumbers.NewSecret(eventSecret)
+	body := []byte(eventBody)
 	tests := []struct {
 		name   string
 		event  string
@@ -412,44 +412,54 @@ func TestHandlePassesTheRequestThrough(t *testing.T) {
 		want   phonenumbers.UpdateRequest
 	}{
 		{name: "base event as API Gateway sends it", event: baseEvent,
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
-		{name: "base64 body is passed through still encoded", event: base64Event,
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/merge-patch+json",
-				Body: base64.StdEncoding.EncodeToString([]byte(eventBody)), BodyIsBase64: true}},
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID, Body: body}},
+		{name: "base64 body is decoded", event: base64Event,
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID, Body: body}},
 		{name: "no body and no Content-Type", event: noBodyEvent,
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID}},
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID, Body: []byte{}}},
 		{name: "event behind a stage with query string and cookies", event: stageEvent,
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID, Body: body}},
 		{name: "upper-case header names are matched", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) {
 				renameHeader(ev, "authorization", "AUTHORIZATION")
 				renameHeader(ev, "content-type", "CONTENT-TYPE")
 			},
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID, Body: body}},
 		{name: "canonical header names are matched", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) {
 				renameHeader(ev, "authorization", "Authorization")
 				renameHeader(ev, "content-type", "Content-Type")
 			},
-			want: phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
-		{name: "header values are passed unaltered", event: baseEvent,
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID, Body: body}},
+		{name: "scheme and media type are matched case-insensitively", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) {
-				ev.Headers["authorization"] = "bearer   " + eventSecret
+				ev.Headers["authorization"] = "BEARER   " + eventSecret
 				ev.Headers["content-type"] = "Application/JSON; charset=UTF-8"
 			},
-			want: phonenumbers.UpdateRequest{Authorization: "bearer   " + eventSecret, PhoneNumberID: numberID, HasContentType: true, ContentType: "Application/JSON; charset=UTF-8", Body: eventBody}},
-		{name: "missing Authorization header is passed as empty", event: baseEvent,
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID, Body: body}},
+		{name: "missing Authorization header gives the zero Secret", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { delete(ev.Headers, "authorization") },
-			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, HasContentType: true, ContentType: "application/json", Body: eventBody}},
+			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, Body: body}},
+		{name: "malformed Authorization header gives the zero Secret", event: baseEvent,
+			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers["authorization"] = "Basic " + eventSecret },
+			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, Body: body}},
 		{name: "no headers at all", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers = nil },
-			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, Body: eventBody}},
+			want:   phonenumbers.UpdateRequest{PhoneNumberID: numberID, Body: body}},
 		{name: "path id is passed as sent", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters["id"] = strings.ToUpper(numberID) },
-			want:   phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, PhoneNumberID: strings.ToUpper(numberID), HasContentType: true, ContentType: "application/json", Body: eventBody}},
+			want:   phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: strings.ToUpper(numberID), Body: body}},
 		{name: "missing path parameters give an empty id", event: baseEvent,
 			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters = nil },
-			want:   phonenumbers.UpdateRequest{Authorization: "Bearer " + eventSecret, HasContentType: true, ContentType: "application/json", Body: eventBody}},
+			want:   phonenumbers.UpdateRequest{Secret: secret, Body: body}},
+		{name: "a media type that is not JSON is carried as the body's error", event: baseEvent,
+			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers["content-type"] = "text/plain" },
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID,
+				BodyErr: phonenumbers.Errorf(phonenumbers.KindUnsupportedMediaType, "Content-Type must be application/json")}},
+		{name: "a body marked base64 that is not is carried as the body's error", event: baseEvent,
+			mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.IsBase64Encoded = true },
+			want: phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: numberID,
+				BodyErr: phonenumbers.Errorf(phonenumbers.KindInvalidInput, "request body is marked base64-encoded but is not valid base64")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -466,8 +476,14 @@ func TestHandlePassesTheRequestThrough(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("got %d calls to the updater, want 1", len(got))
 			}
-			if !reflect.DeepEqual(got[0], tt.want) {
-				t.Errorf("got request\n\t%+v\nwant\n\t%+v", got[0], tt.want)
+			if got[0].Secret.Reveal() != tt.want.Secret.Reveal() {
+				t.Errorf("got a secret of %d characters, want %d", len(got[0].Secret.Reveal()), len(tt.want.Secret.Reveal()))
+			}
+			if got[0].PhoneNumberID != tt.want.PhoneNumberID || !bytes.Equal(got[0].Body, tt.want.Body) || (got[0].Body == nil) != (tt.want.Body == nil) {
+				t.Errorf("got id %q and body %q, want %q and %q", got[0].PhoneNumberID, got[0].Body, tt.want.PhoneNumberID, tt.want.Body)
+			}
+			if !reflect.DeepEqual(got[0].BodyErr, tt.want.BodyErr) {
+				t.Errorf("got body error %v, want %v", got[0].BodyErr, tt.want.BodyErr)
 			}
 		})
 	}
@@ -479,22 +495,29 @@ func renameHeader(ev *events.APIGatewayV2HTTPRequest, from, to string) {
 	ev.Headers[to] = v
 }
 
-// fakeAuthenticator, fakeCampaigns and fakeNumbers let the real service run behind the handler.
-type fakeAuthenticator struct {
-	keys map[string]phonenumbers.Principal // by secret; a missing secret is unauthenticated
+// fakeKeyFinder, fakeCampaigns and fakeNumbers let the real service run behind the handler.
+// fakeKeyFinder serves stored API keys by the hash of their secret; it fails every lookup with err
+// when that is set.
+type fakeKeyFinder struct {
+	keys map[string]phonenumbers.APIKey
 	err  error
 }
 
-func (f fakeAuthenticator) Authenticate(_ context.Context, s phonenumbers.Secret) (phonenumbers.Principal, error) {
+func (f fakeKeyFinder) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIKey, error) {
 	if f.err != nil {
-		return phonenumbers.Principal{}, f.err
+		return phonenumbers.APIKey{}, f.err
 	}
-	p, ok := f.keys[s.Reveal()]
+	key, ok := f.keys[hash]
 	if !ok {
-		return phonenumbers.Principal{}, phonenumbers.ErrUnauthenticated()
+		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
 	}
-	return p, nil
+	return key, nil
 }
+
+// eventKeys holds the key of the testdata events' secret.
+var eventKeys = fakeKeyFinder{keys: map[string]phonenumbers.APIKey{
+	phonenumbers.HashSecret(phonenumbers.NewSecret(eventSecret)): {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
+}}
 
 type fakeCampaigns struct{}
 
@@ -509,21 +532,8 @@ func (fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, p phonen
 		InboundURL: p.InboundURL, Label: p.Label, CreatedAt: now, UpdatedAt: now}, nil
 }
 
-func realService(auth phonenumbers.Authenticator) *phonenumbers.Service {
-	return phonenumbers.NewService(auth, fakeCampaigns{}, fakeNumbers{}, nil)
-}
-
-var eventPrincipal = phonenumbers.Principal{KeyID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}}
-
-// fakeKeyFinder serves stored API keys by the hash of their secret, for the real authenticator.
-type fakeKeyFinder map[string]phonenumbers.APIKey
-
-func (f fakeKeyFinder) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIKey, error) {
-	key, ok := f[hash]
-	if !ok {
-		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
-	}
-	return key, nil
+func realService(keys phonenumbers.APIKeyFinder) *phonenumbers.Service {
+	return phonenumbers.NewService(keys, fakeCampaigns{}, fakeNumbers{}, nil)
 }
 
 // TestHandleUnauthorizedResponsesAreIdentical runs the real service and authenticator: whatever
@@ -532,10 +542,10 @@ func TestHandleUnauthorizedResponsesAreIdentical(t *testing.T) {
 	t.Parallel()
 	revoked := "am_live_" + strings.Repeat("R", 40)
 	revokedAt := time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC)
-	keys := fakeKeyFinder{
-		auth.HashSecret(phonenumbers.NewSecret(eventSecret)): {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
-		auth.HashSecret(phonenumbers.NewSecret(revoked)):     {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}, RevokedAt: &revokedAt},
-	}
+	keys := fakeKeyFinder{keys: map[string]phonenumbers.APIKey{
+		phonenumbers.HashSecret(phonenumbers.NewSecret(eventSecret)): {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
+		phonenumbers.HashSecret(phonenumbers.NewSecret(revoked)):     {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}, RevokedAt: &revokedAt},
+	}}
 	tests := []struct {
 		name   string
 		mutate func(ev *events.APIGatewayV2HTTPRequest)
@@ -558,7 +568,7 @@ func TestHandleUnauthorizedResponsesAreIdentical(t *testing.T) {
 			ev.Body = `{"campaign_id":"` + campaignID + `"}`
 		}},
 	}
-	h, _ := newHandler(realService(auth.NewAuthenticator(keys)))
+	h, _ := newHandler(realService(keys))
 	// The valid key proves the fixture: the same event with it is not a 401.
 	if resp := invoke(t, context.Background(), h, loadEvent(t, baseEvent)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("got status %d for the valid key, want 200 (body %s)", resp.StatusCode, resp.Body)
@@ -609,7 +619,7 @@ func TestHandleServesTestdataEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.event, func(t *testing.T) {
 			t.Parallel()
-			h, _ := newHandler(realService(fakeAuthenticator{keys: map[string]phonenumbers.Principal{eventSecret: eventPrincipal}}))
+			h, _ := newHandler(realService(eventKeys))
 			resp := invoke(t, context.Background(), h, loadEvent(t, tt.event))
 			if tt.wantStatus != 200 {
 				checkErrorResponse(t, resp, tt.wantStatus, "INVALID_INPUT", "request body is empty; send a JSON object", nil)
@@ -819,22 +829,22 @@ func checkOptional(t *testing.T, line map[string]any, key, want string) {
 }
 
 // TestHandleKeepsSecretsOutOfLogsThroughTheService sends a real secret through the real service to
-// an authenticator whose failure message mentions it, as a careless storage error might.
+// a key finder whose failure message mentions it, as a careless storage error might.
 func TestHandleKeepsSecretsOutOfLogsThroughTheService(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		auth fakeAuthenticator
+		keys fakeKeyFinder
 	}{
-		{name: "internal failure naming the secret", auth: fakeAuthenticator{err: fmt.Errorf("find key for %v (%s, %+v, %#v): boom",
+		{name: "internal failure naming the secret", keys: fakeKeyFinder{err: fmt.Errorf("find key for %v (%s, %+v, %#v): boom",
 			phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret))}},
-		{name: "unknown key", auth: fakeAuthenticator{}},
-		{name: "known key", auth: fakeAuthenticator{keys: map[string]phonenumbers.Principal{eventSecret: eventPrincipal}}},
+		{name: "unknown key", keys: fakeKeyFinder{}},
+		{name: "known key", keys: eventKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, logs := newHandler(realService(tt.auth))
+			h, logs := newHandler(realService(tt.keys))
 			invoke(t, context.Background(), h, loadEvent(t, baseEvent))
 			if len(logLines(t, logs)) != 1 {
 				t.Errorf("got log %s, want one line", logs.String())

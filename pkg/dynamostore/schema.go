@@ -32,18 +32,11 @@ const (
 	PhoneNumbersHashKey = "id"
 )
 
-// Attribute names shared by several tables or used in expressions.
+// Attribute names used in expressions and in the ownership check.
 const (
-	attrID         = "id"
-	attrOrgID      = "org_id"
-	attrScopes     = "scopes"
-	attrRevokedAt  = "revoked_at"
-	attrStatus     = "status"
-	attrInboundURL = "inbound_url"
-	attrStatusURL  = "status_url"
-	attrLabel      = "label"
-	attrCampaignID = "campaign_id"
-	attrUpdatedAt  = "updated_at"
+	attrID        = "id"
+	attrOrgID     = "org_id"
+	attrUpdatedAt = "updated_at"
 )
 
 // CreateTableInputs returns the definition of each table as the store expects it: the one place

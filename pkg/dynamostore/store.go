@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/sms-platform/phone-numbers/pkg/auth"
-	"github.com/sms-platform/phone-numbers/pkg/callcount"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -31,12 +29,6 @@ type Store struct {
 	db     API
 	tables Tables
 }
-
-var (
-	_ auth.KeyFinder                  = (*Store)(nil)
-	_ phonenumbers.CampaignFinder     = (*Store)(nil)
-	_ phonenumbers.PhoneNumberUpdater = (*Store)(nil)
-)
 
 // New returns a Store using db and the given tables.
 func New(db API, tables Tables) *Store {
@@ -86,7 +78,6 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	if err != nil {
 		return phonenumbers.PhoneNumber{}, fmt.Errorf("build update expression: %w", err)
 	}
-	callcount.Add(ctx)
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.tables.PhoneNumbers),
 		Key:                                 stringKey(PhoneNumbersHashKey, id),
@@ -141,17 +132,17 @@ func updateExpression(orgID string, changes []phonenumbers.Change, now time.Time
 	return expression.NewBuilder().WithUpdate(update).WithCondition(condition).Build()
 }
 
-// fieldAttribute maps each updatable field to the attribute that stores it.
+// fieldAttribute maps each updatable field (phonenumbers.UpdatableFields) to the attribute that
+// stores it: the store's one listing of the updatable fields.
 var fieldAttribute = map[phonenumbers.Field]string{
-	phonenumbers.FieldInboundURL: attrInboundURL,
-	phonenumbers.FieldStatusURL:  attrStatusURL,
-	phonenumbers.FieldLabel:      attrLabel,
-	phonenumbers.FieldCampaignID: attrCampaignID,
+	phonenumbers.FieldInboundURL: "inbound_url",
+	phonenumbers.FieldStatusURL:  "status_url",
+	phonenumbers.FieldLabel:      "label",
+	phonenumbers.FieldCampaignID: "campaign_id",
 }
 
 // ownedPhoneNumber reads the phone number and returns it if orgID owns it.
 func (s *Store) ownedPhoneNumber(ctx context.Context, orgID, id string) (phonenumbers.PhoneNumber, error) {
-	callcount.Add(ctx)
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.tables.PhoneNumbers),
 		Key:            stringKey(PhoneNumbersHashKey, id),
@@ -186,7 +177,6 @@ func ownedItem(item map[string]types.AttributeValue, orgID string) (phonenumbers
 // getItem reads one item by its string partition key with a strongly consistent read and decodes
 // it into out. It reports whether the item exists.
 func (s *Store) getItem(ctx context.Context, table, hashKey, key string, out any) (bool, error) {
-	callcount.Add(ctx)
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(table),
 		Key:            stringKey(hashKey, key),

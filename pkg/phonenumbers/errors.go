@@ -21,7 +21,7 @@ const (
 	KindInvalidParameter
 	// KindUnsupportedMediaType means the request body is not JSON by its Content-Type.
 	KindUnsupportedMediaType
-	// KindPayloadTooLarge means the body exceeds MaxBodyBytes.
+	// KindPayloadTooLarge means the body exceeds the size limit.
 	KindPayloadTooLarge
 	// KindInvalidInput means the body is not a JSON object of updatable members.
 	KindInvalidInput

@@ -2,11 +2,8 @@ package phonenumbers
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"mime"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,16 +11,13 @@ import (
 	"github.com/sms-platform/phone-numbers/pkg/webhook"
 )
 
-// MaxBodyBytes is the largest request body accepted, measured after base64 decoding.
-const MaxBodyBytes = 16 << 10
-
 // MaxLabelLength is the longest label accepted, in Unicode code points.
 const MaxLabelLength = 255
 
 // Field names a member of the PATCH document, as spelled on the wire.
 type Field string
 
-// The updatable fields, in the order the API documents them.
+// The names of the updatable fields.
 const (
 	FieldInboundURL Field = "inbound_url"
 	FieldStatusURL  Field = "status_url"
@@ -31,8 +25,41 @@ const (
 	FieldCampaignID Field = "campaign_id"
 )
 
-// UpdatableFields lists every field a PATCH may carry.
-var UpdatableFields = []Field{FieldInboundURL, FieldStatusURL, FieldLabel, FieldCampaignID}
+// UpdatableField is everything the domain knows about one member a PATCH may carry: its name,
+// its rule, and where a Patch holds it.
+type UpdatableField struct {
+	// Name is the member's name in the PATCH document and in field errors.
+	Name Field
+	// problem returns what is wrong with a non-null string value of the field, or "".
+	problem func(value string) string
+	// normalize returns a valid value in the form it is stored in; nil keeps it as sent.
+	normalize func(value string) string
+	// inPatch returns where a Patch holds the field.
+	inPatch func(*Patch) **string
+}
+
+// UpdatableFields is the one table of updatable fields, in the order the API documents them.
+// Adding an updatable field means one entry here (and a Patch member for it), plus the name of
+// the attribute that stores it in dynamostore.
+var UpdatableFields = []UpdatableField{
+	{Name: FieldInboundURL, problem: webhookURLProblem, inPatch: func(p *Patch) **string { return &p.InboundURL }},
+	{Name: FieldStatusURL, problem: webhookURLProblem, inPatch: func(p *Patch) **string { return &p.StatusURL }},
+	{Name: FieldLabel, problem: LabelProblem, inPatch: func(p *Patch) **string { return &p.Label }},
+	{Name: FieldCampaignID, problem: campaignIDProblem, normalize: normalizedUUID, inPatch: func(p *Patch) **string { return &p.CampaignID }},
+}
+
+// In returns the field's value in p: nil when the patch leaves it unchanged, "" when it clears it.
+func (f UpdatableField) In(p Patch) *string { return *f.inPatch(&p) }
+
+// updatableField returns the entry of UpdatableFields named name.
+func updatableField(name string) (UpdatableField, bool) {
+	for _, f := range UpdatableFields {
+		if string(f.Name) == name {
+			return f, true
+		}
+	}
+	return UpdatableField{}, false
+}
 
 // Patch is a validated PATCH document. A nil field is left unchanged; a pointer to "" clears the
 // field (never the case for CampaignID, which cannot be cleared by PATCH).
@@ -51,31 +78,19 @@ type Change struct {
 
 // Changes returns the fields the patch touches, in UpdatableFields order.
 func (p Patch) Changes() []Change {
-	changes := make([]Change, 0, 4)
-	for _, f := range [...]struct {
-		field Field
-		value *string
-	}{
-		{FieldInboundURL, p.InboundURL},
-		{FieldStatusURL, p.StatusURL},
-		{FieldLabel, p.Label},
-		{FieldCampaignID, p.CampaignID},
-	} {
-		if f.value == nil {
+	changes := make([]Change, 0, len(UpdatableFields))
+	for _, f := range UpdatableFields {
+		value := f.In(p)
+		if value == nil {
 			continue
 		}
-		c := Change{Field: f.field}
-		if *f.value != "" {
-			c.Value = f.value
+		c := Change{Field: f.Name}
+		if *value != "" {
+			c.Value = value
 		}
 		changes = append(changes, c)
 	}
 	return changes
-}
-
-// IsEmpty reports whether the patch touches no field.
-func (p Patch) IsEmpty() bool {
-	return p.InboundURL == nil && p.StatusURL == nil && p.Label == nil && p.CampaignID == nil
 }
 
 // UpdateInput is the request after every check that needs no storage has passed.
@@ -85,12 +100,10 @@ type UpdateInput struct {
 }
 
 // ParseUpdateInput runs the contract's checks 3 to 8, in order, on the parts of the request that
-// need no storage: the path id, the Content-Type, the body size, the JSON document, its members
-// and their values. hasContentType tells whether a Content-Type header was sent at all: a header
-// sent with an empty value is present, and names no JSON media type. A non-empty contentType
-// implies the header was sent. body is base64-encoded when isBase64 is true.
-func ParseUpdateInput(id, contentType string, hasContentType bool, body string, isBase64 bool) (UpdateInput, error) {
-	normalizedID, ok := NormalizeUUID(id)
+// need no storage: the path id, then the transport's verdict on the body (req.BodyErr: its media
+// type, size and encoding), then the JSON document, its members and their values.
+func ParseUpdateInput(req UpdateRequest) (UpdateInput, error) {
+	normalizedID, ok := NormalizeUUID(req.PhoneNumberID)
 	if !ok {
 		return UpdateInput{}, &Error{
 			Kind:    KindInvalidParameter,
@@ -98,14 +111,10 @@ func ParseUpdateInput(id, contentType string, hasContentType bool, body string, 
 			Details: map[string]string{"id": "must be a UUID"},
 		}
 	}
-	if (hasContentType || contentType != "") && !isJSONMediaType(contentType) {
-		return UpdateInput{}, Errorf(KindUnsupportedMediaType, "Content-Type must be application/json")
+	if req.BodyErr != nil {
+		return UpdateInput{}, req.BodyErr
 	}
-	raw, err := decodeBody(body, isBase64)
-	if err != nil {
-		return UpdateInput{}, err
-	}
-	members, err := parseObject(raw)
+	members, err := parseObject(req.Body)
 	if err != nil {
 		return UpdateInput{}, err
 	}
@@ -114,43 +123,6 @@ func ParseUpdateInput(id, contentType string, hasContentType bool, body string, 
 		return UpdateInput{}, err
 	}
 	return UpdateInput{PhoneNumberID: normalizedID, Patch: patch}, nil
-}
-
-// isJSONMediaType accepts application/json and any application/*+json type, with parameters.
-func isJSONMediaType(contentType string) bool {
-	mediaType, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	if mediaType == "application/json" {
-		return true
-	}
-	sub, ok := strings.CutPrefix(mediaType, "application/")
-	return ok && strings.HasSuffix(sub, "+json") && len(sub) > len("+json")
-}
-
-func decodeBody(body string, isBase64 bool) ([]byte, error) {
-	tooLarge := Errorf(KindPayloadTooLarge, "request body must be at most %d bytes", MaxBodyBytes)
-	if !isBase64 {
-		if len(body) > MaxBodyBytes {
-			return nil, tooLarge
-		}
-		return []byte(body), nil
-	}
-	// Refuse before decoding what cannot fit: padding removes at most two bytes. The decoder
-	// skips line breaks (as in base64 wrapped at 76 columns), so they do not count.
-	encoded := len(body) - strings.Count(body, "\n") - strings.Count(body, "\r")
-	if base64.StdEncoding.DecodedLen(encoded)-2 > MaxBodyBytes {
-		return nil, tooLarge
-	}
-	raw, err := base64.StdEncoding.DecodeString(body)
-	if err != nil {
-		return nil, Errorf(KindInvalidInput, "request body is marked base64-encoded but is not valid base64")
-	}
-	if len(raw) > MaxBodyBytes {
-		return nil, tooLarge
-	}
-	return raw, nil
 }
 
 // member is one name/value pair of the top-level object, value still raw JSON.
@@ -220,7 +192,7 @@ func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 func patchFromMembers(members []member) (Patch, error) {
 	var unsupported []string
 	for _, m := range members {
-		if !isUpdatable(m.name) {
+		if _, ok := updatableField(m.name); !ok {
 			unsupported = append(unsupported, fmt.Sprintf("%q", m.name))
 		}
 	}
@@ -236,6 +208,7 @@ func patchFromMembers(members []member) (Patch, error) {
 	var patch Patch
 	problems := map[string]string{}
 	for _, m := range members {
+		field, _ := updatableField(m.name)
 		value, isNull, ok := stringOrNull(m.value)
 		if !ok {
 			problems[m.name] = "must be a string or null"
@@ -244,22 +217,14 @@ func patchFromMembers(members []member) (Patch, error) {
 		if isNull {
 			continue
 		}
-		field := Field(m.name)
-		if problem := validateValue(field, value); problem != "" {
+		if problem := field.problem(value); problem != "" {
 			problems[m.name] = problem
 			continue
 		}
-		switch field {
-		case FieldInboundURL:
-			patch.InboundURL = &value
-		case FieldStatusURL:
-			patch.StatusURL = &value
-		case FieldLabel:
-			patch.Label = &value
-		case FieldCampaignID:
-			normalized, _ := NormalizeUUID(value)
-			patch.CampaignID = &normalized
+		if field.normalize != nil {
+			value = field.normalize(value)
 		}
+		*field.inPatch(&patch) = &value
 	}
 	if len(problems) > 0 {
 		return Patch{}, validationError(problems)
@@ -267,19 +232,10 @@ func patchFromMembers(members []member) (Patch, error) {
 	return patch, nil
 }
 
-func isUpdatable(name string) bool {
-	for _, f := range UpdatableFields {
-		if string(f) == name {
-			return true
-		}
-	}
-	return false
-}
-
 func updatableList() string {
 	names := make([]string, len(UpdatableFields))
 	for i, f := range UpdatableFields {
-		names[i] = fmt.Sprintf("%q", f)
+		names[i] = fmt.Sprintf("%q", f.Name)
 	}
 	return strings.Join(names, ", ")
 }
@@ -298,25 +254,26 @@ func stringOrNull(raw json.RawMessage) (value string, isNull, ok bool) {
 	return "", false, false
 }
 
-// validateValue returns what is wrong with a non-null string value of field, or "".
-func validateValue(field Field, value string) string {
-	switch field {
-	case FieldInboundURL, FieldStatusURL:
-		if value == "" {
-			return ""
-		}
-		if err := webhook.Validate(value); err != nil {
-			return err.Error()
-		}
-	case FieldLabel:
-		return LabelProblem(value)
-	case FieldCampaignID:
-		if value == "" {
-			return "must not be empty"
-		}
-		if _, ok := NormalizeUUID(value); !ok {
-			return "must be a UUID"
-		}
+// webhookURLProblem is the rule of inbound_url and status_url: "" clears the field, anything else
+// must be a URL webhook.Validate accepts.
+func webhookURLProblem(value string) string {
+	if value == "" {
+		return ""
+	}
+	if err := webhook.Validate(value); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// campaignIDProblem is the rule of campaign_id: a UUID, never "" (detaching is a separate
+// operation).
+func campaignIDProblem(value string) string {
+	if value == "" {
+		return "must not be empty"
+	}
+	if _, ok := NormalizeUUID(value); !ok {
+		return "must be a UUID"
 	}
 	return ""
 }
@@ -359,8 +316,8 @@ func NormalizeUUID(s string) (string, bool) {
 	return string(b), true
 }
 
-// errIs reports whether err is an *Error of kind k.
-func errIs(err error, k Kind) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Kind == k
+// normalizedUUID returns a valid UUID in the lower-case form ids are stored in.
+func normalizedUUID(s string) string {
+	id, _ := NormalizeUUID(s)
+	return id
 }

@@ -77,32 +77,6 @@ type Campaign struct {
 	Status CampaignStatus
 }
 
-// ScopeNumbersWrite is the scope a key needs to update phone numbers.
-const ScopeNumbersWrite = "numbers:write"
-
-// Principal is the authenticated caller: the API key and the organization it acts for.
-type Principal struct {
-	KeyID  string
-	OrgID  string
-	Scopes []string
-}
-
-// HasScope reports whether the principal was granted scope.
-func (p Principal) HasScope(scope string) bool {
-	for _, s := range p.Scopes {
-		if s == scope {
-			return true
-		}
-	}
-	return false
-}
-
-// Authenticator resolves a well-formed secret to a principal. An unknown or revoked key is an
-// error of KindUnauthenticated; storage failures keep their own kind.
-type Authenticator interface {
-	Authenticate(ctx context.Context, secret Secret) (Principal, error)
-}
-
 // CampaignFinder finds campaigns by id. A missing campaign is an error of KindNotFound.
 type CampaignFinder interface {
 	FindCampaign(ctx context.Context, id string) (Campaign, error)

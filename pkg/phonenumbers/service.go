@@ -10,7 +10,7 @@ import (
 // Service runs the update-phone-number use case: the contract's checks in order, then one
 // conditional write.
 type Service struct {
-	auth      Authenticator
+	keys      APIKeyFinder
 	campaigns CampaignFinder
 	numbers   PhoneNumberUpdater
 	now       func() time.Time
@@ -18,45 +18,47 @@ type Service struct {
 
 // NewService returns a Service using the given dependencies. now is the clock; nil means
 // time.Now.
-func NewService(auth Authenticator, campaigns CampaignFinder, numbers PhoneNumberUpdater, now func() time.Time) *Service {
+func NewService(keys APIKeyFinder, campaigns CampaignFinder, numbers PhoneNumberUpdater, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{auth: auth, campaigns: campaigns, numbers: numbers, now: now}
+	return &Service{keys: keys, campaigns: campaigns, numbers: numbers, now: now}
 }
 
-// UpdateRequest is an update request as it arrived, before any check.
+// UpdateRequest is an update request as the transport adapter decoded it, before any check of
+// the contract's.
 type UpdateRequest struct {
-	// Authorization is the Authorization header's value, "" when absent.
-	Authorization string
+	// Secret is the secret the caller presented; the zero Secret when the credentials were absent
+	// or malformed.
+	Secret Secret
 	// PhoneNumberID is the path parameter as sent.
 	PhoneNumberID string
-	// ContentType is the Content-Type header's value; HasContentType tells whether the header
-	// was sent, so that an empty value is not mistaken for an absent header.
-	ContentType    string
-	HasContentType bool
-	// Body is the request body, base64-encoded when BodyIsBase64 is set.
-	Body         string
-	BodyIsBase64 bool
+	// Body is the request body, decoded from its transport encoding.
+	Body []byte
+	// BodyErr, when set, is why the transport could not deliver a JSON body (its media type, its
+	// size or its encoding), as an *Error of the kind to report; Body is then empty. It is
+	// reported in the contract's place for it, after authentication and the path id.
+	BodyErr error
 }
 
-// Format prints the request with its Authorization header and body redacted, whatever the verb,
-// so that logging a request cannot leak the secret it carries (or one pasted into its body).
+// Format prints the request with its body redacted, whatever the verb, so that logging a request
+// cannot leak a secret pasted into its body; the Secret redacts itself.
 func (r UpdateRequest) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "{Authorization:[redacted] PhoneNumberID:%q ContentType:%q HasContentType:%t Body:[%d bytes redacted] BodyIsBase64:%t}",
-		r.PhoneNumberID, r.ContentType, r.HasContentType, len(r.Body), r.BodyIsBase64)
+	fmt.Fprintf(f, "{Secret:[redacted] PhoneNumberID:%q Body:[%d bytes redacted] BodyErr:%v}",
+		r.PhoneNumberID, len(r.Body), r.BodyErr)
 }
 
 // LogValue gives slog the same redacted view as Format.
 func (r UpdateRequest) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("authorization", "[redacted]"),
+	attrs := []slog.Attr{
+		slog.String("secret", "[redacted]"),
 		slog.String("phone_number_id", r.PhoneNumberID),
-		slog.String("content_type", r.ContentType),
-		slog.Bool("has_content_type", r.HasContentType),
 		slog.Int("body_bytes", len(r.Body)),
-		slog.Bool("body_is_base64", r.BodyIsBase64),
-	)
+	}
+	if r.BodyErr != nil {
+		attrs = append(attrs, slog.String("body_error", r.BodyErr.Error()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // UpdateResult is what an update produced. Principal is set as soon as the caller is known, even
@@ -68,18 +70,24 @@ type UpdateResult struct {
 
 // UpdatePhoneNumber authenticates the caller, checks the request in the contract's order and
 // applies the patch. Expected failures are *Error values of the matching kind.
+//
+// Where the checks sit: the contract reports the first failing row of its table, and rows 1-2
+// (who is asking) come before rows 3-8 (what they sent), so that nobody learns anything about a
+// request's shape without a valid key. The secret's shape is checked first because it needs no
+// storage. The request is parsed before the key lookup anyway, because only a valid campaign_id
+// may start the campaign lookup, and that lookup must run during the key lookup to keep the
+// critical path at two round trips; the parse error is merely held until authentication has
+// passed. Transport problems (415, 413, bad base64) arrive already decoded in req.BodyErr and are
+// held the same way, reported after the path id as row 4-6 require.
 func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
 	var result UpdateResult
-	secret, ok := ParseAuthorization(req.Authorization)
-	if !ok {
+	if !req.Secret.wellFormed() {
 		// A malformed header or secret is refused before any storage read.
 		return result, ErrUnauthenticated()
 	}
-	input, inputErr := ParseUpdateInput(req.PhoneNumberID, req.ContentType, req.HasContentType, req.Body, req.BodyIsBase64)
+	input, inputErr := ParseUpdateInput(req)
 
-	// The campaign lookup needs nothing from the key lookup but the organization, which is
-	// compared afterwards, so both reads run at once and the critical path stays at two round
-	// trips. Cancelling on return stops a lookup whose answer is no longer needed.
+	// Cancelling on return stops a lookup whose answer is no longer needed.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var campaignLookup chan campaignAnswer
@@ -98,7 +106,7 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 		}(*input.Patch.CampaignID)
 	}
 
-	principal, err := s.auth.Authenticate(ctx, secret)
+	principal, err := Authenticate(ctx, s.keys, req.Secret)
 	if err != nil {
 		return result, err
 	}
@@ -137,7 +145,7 @@ type campaignAnswer struct {
 func checkCampaign(answer campaignAnswer, orgID string) error {
 	notFound := validationError(map[string]string{string(FieldCampaignID): "campaign not found"})
 	switch {
-	case errIs(answer.err, KindNotFound):
+	case KindOf(answer.err) == KindNotFound:
 		return notFound
 	case answer.err != nil:
 		return fmt.Errorf("find campaign: %w", answer.err)

@@ -1,8 +1,11 @@
 package phonenumbers_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -24,24 +27,24 @@ const testTimeout = 5 * time.Second
 
 var validSecret = "am_live_" + random(40)
 
-// fakeAuthenticator answers with a fixed principal or error. When waitFor is set, Authenticate
-// blocks until that channel closes (or gives up after testTimeout, failing the call). It closes
-// called, when set, on entry.
-type fakeAuthenticator struct {
+// fakeKeys answers every key lookup with the key of a fixed principal, or with a fixed error.
+// When waitFor is set, FindAPIKey blocks until that channel closes (or gives up after
+// testTimeout, failing the call). It closes called, when set, on entry.
+type fakeKeys struct {
 	principal phonenumbers.Principal
 	err       error
 	waitFor   <-chan struct{}
 	called    chan struct{}
 
-	mu      sync.Mutex
-	calls   int
-	secrets []string
+	mu     sync.Mutex
+	calls  int
+	hashes []string
 }
 
-func (f *fakeAuthenticator) Authenticate(ctx context.Context, secret phonenumbers.Secret) (phonenumbers.Principal, error) {
+func (f *fakeKeys) FindAPIKey(ctx context.Context, secretHash string) (phonenumbers.APIKey, error) {
 	f.mu.Lock()
 	f.calls++
-	f.secrets = append(f.secrets, secret.Reveal())
+	f.hashes = append(f.hashes, secretHash)
 	if f.called != nil && f.calls == 1 {
 		close(f.called)
 	}
@@ -50,13 +53,16 @@ func (f *fakeAuthenticator) Authenticate(ctx context.Context, secret phonenumber
 		select {
 		case <-f.waitFor:
 		case <-time.After(testTimeout):
-			return phonenumbers.Principal{}, errors.New("fake authenticator: campaign lookup did not start while the key lookup was in flight")
+			return phonenumbers.APIKey{}, errors.New("fake key finder: campaign lookup did not start while the key lookup was in flight")
 		}
 	}
-	return f.principal, f.err
+	if f.err != nil {
+		return phonenumbers.APIKey{}, f.err
+	}
+	return phonenumbers.APIKey{ID: f.principal.KeyID, OrgID: f.principal.OrgID, Scopes: f.principal.Scopes}, nil
 }
 
-func (f *fakeAuthenticator) callCount() int {
+func (f *fakeKeys) callCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls
@@ -157,10 +163,19 @@ func storedNumber() phonenumbers.PhoneNumber {
 
 func validRequest(body string) phonenumbers.UpdateRequest {
 	return phonenumbers.UpdateRequest{
-		Authorization: "Bearer " + validSecret,
+		Secret:        phonenumbers.NewSecret(validSecret),
 		PhoneNumberID: numberID,
-		ContentType:   "application/json",
-		Body:          body,
+		Body:          []byte(body),
+	}
+}
+
+// badTransport is a request whose body the transport refused with bodyErr (a 415 or 413), and
+// whose path id is id.
+func badTransport(id string, bodyErr wantErr) phonenumbers.UpdateRequest {
+	return phonenumbers.UpdateRequest{
+		Secret:        phonenumbers.NewSecret(validSecret),
+		PhoneNumberID: id,
+		BodyErr:       phonenumbers.Errorf(bodyErr.kind, "%s", bodyErr.message),
 	}
 }
 
@@ -186,13 +201,13 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 		wantUpdate    bool
 	}{
 		{name: "unknown key is 401 even with every other check failing",
-			req:     phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: "bad", ContentType: "text/plain", Body: "x"},
-			authErr: phonenumbers.ErrUnauthenticated(), want: &unauthenticated},
+			req:     badTransport("bad", unsupportedMediaType),
+			authErr: phonenumbers.ErrNotFound(), want: &unauthenticated},
 		{name: "unknown key is 401 before campaign not found",
 			req:     validRequest(withCampaign),
-			authErr: phonenumbers.ErrUnauthenticated(), campaignErr: phonenumbers.ErrNotFound(), want: &unauthenticated},
+			authErr: phonenumbers.ErrNotFound(), campaignErr: phonenumbers.ErrNotFound(), want: &unauthenticated},
 		{name: "missing scope is 403 before bad id",
-			req:           phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: "bad", ContentType: "text/plain", Body: "x"},
+			req:           badTransport("bad", unsupportedMediaType),
 			authPrincipal: readOnly, want: &forbidden, wantPrincipal: true},
 		{name: "missing scope is 403 before campaign not found",
 			req:           validRequest(withCampaign),
@@ -204,13 +219,13 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 			req:           validRequest(`{}`),
 			authPrincipal: phonenumbers.Principal{KeyID: keyID, OrgID: orgID, Scopes: []string{"numbers:*", "NUMBERS:WRITE", "numbers:write "}}, want: &forbidden, wantPrincipal: true},
 		{name: "bad id is 400 after authorization",
-			req:           phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: "bad", ContentType: "text/plain", Body: "x"},
+			req:           badTransport("bad", unsupportedMediaType),
 			authPrincipal: writer, want: ptrTo(idError()), wantPrincipal: true},
 		{name: "bad Content-Type is 415 after authorization",
-			req:           phonenumbers.UpdateRequest{Authorization: "Bearer " + validSecret, PhoneNumberID: numberID, ContentType: "text/plain", Body: strings.Repeat("x", 20000)},
+			req:           badTransport(numberID, unsupportedMediaType),
 			authPrincipal: writer, want: &unsupportedMediaType, wantPrincipal: true},
 		{name: "too large body is 413 after authorization",
-			req:           validRequest(bodyOfSize(phonenumbers.MaxBodyBytes + 1)),
+			req:           badTransport(numberID, payloadTooLarge),
 			authPrincipal: writer, want: &payloadTooLarge, wantPrincipal: true},
 		{name: "bad JSON is 400 after authorization",
 			req:           validRequest(`{"label":`),
@@ -259,14 +274,14 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 		{name: "active campaign of the caller is attached",
 			req:           validRequest(withCampaign),
 			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignActive), wantPrincipal: true, wantUpdate: true},
-		{name: "absent Content-Type and body fields succeed",
-			req:           phonenumbers.UpdateRequest{Authorization: "bearer  " + validSecret, PhoneNumberID: strings.ToUpper(numberID), Body: `{"label":null}`},
+		{name: "upper-case path id and a null member succeed",
+			req:           phonenumbers.UpdateRequest{Secret: phonenumbers.NewSecret(validSecret), PhoneNumberID: strings.ToUpper(numberID), Body: []byte(`{"label":null}`)},
 			authPrincipal: writer, wantPrincipal: true, wantUpdate: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeAuthenticator{principal: tt.authPrincipal, err: tt.authErr}
+			auth := &fakeKeys{principal: tt.authPrincipal, err: tt.authErr}
 			campaigns := newFakeCampaigns(tt.campaign, tt.campaignErr)
 			numbers := &fakeNumbers{number: storedNumber(), err: tt.numberErr}
 			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
@@ -284,7 +299,7 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 				checkErr(t, err, *tt.want)
 			}
 			if gotCalls := auth.callCount(); gotCalls != 1 {
-				t.Errorf("got %d authenticator calls, want 1", gotCalls)
+				t.Errorf("got %d key lookups, want 1", gotCalls)
 			}
 			if (got.Principal != nil) != tt.wantPrincipal {
 				t.Errorf("got Principal %v, want set=%v", got.Principal, tt.wantPrincipal)
@@ -300,32 +315,30 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 
 func ptrTo(w wantErr) *wantErr { return &w }
 
-func TestServiceMalformedAuthorizationReadsNoStorage(t *testing.T) {
+func TestServiceMalformedSecretReadsNoStorage(t *testing.T) {
 	t.Parallel()
 	body := `{"campaign_id":"` + campaignID + `"}`
 	tests := []struct {
 		name   string
-		header string
+		secret phonenumbers.Secret
 	}{
-		{name: "absent header", header: ""},
-		{name: "secret without scheme", header: validSecret},
-		{name: "Basic scheme", header: "Basic " + validSecret},
-		{name: "tab separator", header: "Bearer\t" + validSecret},
-		{name: "short secret", header: "Bearer am_live_" + random(31)},
-		{name: "long secret", header: "Bearer am_live_" + random(65)},
-		{name: "wrong prefix", header: "Bearer am_test_" + random(32)},
-		{name: "illegal character", header: "Bearer am_live_" + random(31) + "!"},
-		{name: "comma-joined headers", header: "Bearer " + validSecret + ", Bearer " + validSecret},
+		{name: "absent or malformed credentials (the zero Secret)", secret: phonenumbers.Secret{}},
+		{name: "empty secret", secret: phonenumbers.NewSecret("")},
+		{name: "whole header passed as the secret", secret: phonenumbers.NewSecret("Bearer " + validSecret)},
+		{name: "short secret", secret: phonenumbers.NewSecret("am_live_" + random(31))},
+		{name: "long secret", secret: phonenumbers.NewSecret("am_live_" + random(65))},
+		{name: "wrong prefix", secret: phonenumbers.NewSecret("am_test_" + random(32))},
+		{name: "illegal character", secret: phonenumbers.NewSecret("am_live_" + random(31) + "!")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeAuthenticator{principal: writer}
+			auth := &fakeKeys{principal: writer}
 			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
 			numbers := &fakeNumbers{number: storedNumber()}
 			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
 			req := validRequest(body)
-			req.Authorization = tt.header
+			req.Secret = tt.secret
 
 			got, err := svc.UpdatePhoneNumber(context.Background(), req)
 
@@ -371,7 +384,7 @@ func TestServiceLooksUpCampaignOnlyForAValidCampaignID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeAuthenticator{principal: writer}
+			auth := &fakeKeys{principal: writer}
 			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
 			svc := phonenumbers.NewService(auth, campaigns, &fakeNumbers{number: storedNumber()}, nil)
 
@@ -394,7 +407,7 @@ func TestServiceLooksUpCampaignOnlyForAValidCampaignID(t *testing.T) {
 func TestServiceLooksUpCampaignConcurrentlyWithKey(t *testing.T) {
 	t.Parallel()
 	campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
-	auth := &fakeAuthenticator{principal: writer, waitFor: campaigns.called, called: make(chan struct{})}
+	auth := &fakeKeys{principal: writer, waitFor: campaigns.called, called: make(chan struct{})}
 	campaigns.waitFor = auth.called
 	numbers := &fakeNumbers{number: storedNumber()}
 	svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
@@ -418,7 +431,7 @@ func TestServiceCancelsCampaignLookupItNoLongerNeeds(t *testing.T) {
 	campaigns := newFakeCampaigns(phonenumbers.Campaign{}, nil)
 	campaigns.block = true
 	campaigns.cancelled = make(chan bool, 1)
-	auth := &fakeAuthenticator{err: phonenumbers.ErrUnauthenticated(), waitFor: campaigns.called}
+	auth := &fakeKeys{err: phonenumbers.ErrUnauthenticated(), waitFor: campaigns.called}
 	svc := phonenumbers.NewService(auth, campaigns, &fakeNumbers{}, nil)
 
 	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
@@ -456,7 +469,7 @@ func TestServiceStorageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeAuthenticator{principal: writer, err: tt.authErr}
+			auth := &fakeKeys{principal: writer, err: tt.authErr}
 			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), tt.campaignErr)
 			numbers := &fakeNumbers{number: storedNumber(), err: tt.numberErr}
 			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
@@ -489,7 +502,7 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 	clock := time.Date(2026, 4, 27, 11, 30, 0, 0, paris)
 	numbers := &fakeNumbers{number: storedNumber()}
 	campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
-	svc := phonenumbers.NewService(&fakeAuthenticator{principal: writer}, campaigns, numbers, func() time.Time { return clock })
+	svc := phonenumbers.NewService(&fakeKeys{principal: writer}, campaigns, numbers, func() time.Time { return clock })
 	req := validRequest(`{"inbound_url":"https://customer.example/in","status_url":"","label":null,"campaign_id":"` + strings.ToUpper(campaignID) + `"}`)
 	req.PhoneNumberID = strings.ToUpper(numberID)
 
@@ -518,20 +531,18 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 	}
 }
 
-func TestServicePassesTheParsedSecretToTheAuthenticator(t *testing.T) {
+func TestServiceLooksUpTheKeyByTheHashOfTheSecret(t *testing.T) {
 	t.Parallel()
-	auth := &fakeAuthenticator{principal: writer}
-	svc := phonenumbers.NewService(auth, newFakeCampaigns(phonenumbers.Campaign{}, nil), &fakeNumbers{number: storedNumber()}, nil)
-	req := validRequest(`{}`)
-	req.Authorization = "BEARER   " + validSecret
+	keys := &fakeKeys{principal: writer}
+	svc := phonenumbers.NewService(keys, newFakeCampaigns(phonenumbers.Campaign{}, nil), &fakeNumbers{number: storedNumber()}, nil)
 
-	if _, err := svc.UpdatePhoneNumber(context.Background(), req); err != nil {
+	if _, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{}`)); err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
-	auth.mu.Lock()
-	defer auth.mu.Unlock()
-	if want := []string{validSecret}; !reflect.DeepEqual(auth.secrets, want) {
-		t.Errorf("got secrets %q, want %q", auth.secrets, want)
+	keys.mu.Lock()
+	defer keys.mu.Unlock()
+	if want := []string{phonenumbers.HashSecret(phonenumbers.NewSecret(validSecret))}; !reflect.DeepEqual(keys.hashes, want) {
+		t.Errorf("got lookups by %q, want %q", keys.hashes, want)
 	}
 }
 
@@ -547,7 +558,7 @@ func (panickingCampaigns) FindCampaign(context.Context, string) (phonenumbers.Ca
 func TestServiceReportsAPanicInTheConcurrentCampaignLookup(t *testing.T) {
 	t.Parallel()
 	numbers := &fakeNumbers{number: storedNumber()}
-	svc := phonenumbers.NewService(&fakeAuthenticator{principal: writer}, panickingCampaigns{}, numbers, nil)
+	svc := phonenumbers.NewService(&fakeKeys{principal: writer}, panickingCampaigns{}, numbers, nil)
 
 	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
 
@@ -556,5 +567,38 @@ func TestServiceReportsAPanicInTheConcurrentCampaignLookup(t *testing.T) {
 	}
 	if n := numbers.callCount(); n != 0 {
 		t.Errorf("got %d updates after a failed campaign lookup, want 0", n)
+	}
+}
+
+func TestUpdateRequestNeverPrintsItsCredentialsOrBody(t *testing.T) {
+	t.Parallel()
+	const secret = "am_live_hHXcehB3VI3Z8RXHOOiVyw8ZGNXksFuA0Wn16LK6"
+	req := phonenumbers.UpdateRequest{
+		Secret:        phonenumbers.NewSecret(secret),
+		PhoneNumberID: "497f6eca-6276-4993-bfeb-53cbbbba6f08",
+		Body:          []byte(`{"label":"` + secret + `"}`),
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("request", slog.Any("req", req))
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("request", slog.Any("req", req))
+	outputs := map[string]string{
+		"%v":   fmt.Sprintf("%v", req),
+		"%+v":  fmt.Sprintf("%+v", req),
+		"%#v":  fmt.Sprintf("%#v", req),
+		"%s":   fmt.Sprintf("%s", req),
+		"%q":   fmt.Sprintf("%q", req),
+		"%x":   fmt.Sprintf("%x", req),
+		"slog": logs.String(),
+		"nested %+v": fmt.Sprintf("%+v", struct {
+			Req phonenumbers.UpdateRequest
+		}{req}),
+	}
+	for how, out := range outputs {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s printed the secret: %s", how, out)
+		}
+		if !strings.Contains(out, "497f6eca-6276-4993-bfeb-53cbbbba6f08") {
+			t.Errorf("%s lost the phone number id, which is safe to print: %s", how, out)
+		}
 	}
 }

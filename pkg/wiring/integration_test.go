@@ -30,6 +30,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
+	"github.com/sms-platform/phone-numbers/pkg/apigw"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -755,17 +756,17 @@ func TestBodyLargerThan16KiBIsRefused(t *testing.T) {
 			return doc + strings.Repeat(" ", size-len(doc))
 		}
 		for _, tc := range []struct{ name, body string }{
-			{"valid JSON one byte over", padded(phonenumbers.MaxBodyBytes + 1)},
-			{"long label value", `{"label":"` + strings.Repeat("a", phonenumbers.MaxBodyBytes) + `"}`},
+			{"valid JSON one byte over", padded(apigw.MaxBodyBytes + 1)},
+			{"long label value", `{"label":"` + strings.Repeat("a", apigw.MaxBodyBytes) + `"}`},
 			{"garbage", strings.Repeat("x", 20000)},
-			{"invalid UTF-8, sent base64-encoded", strings.Repeat("\xff", phonenumbers.MaxBodyBytes+1)},
+			{"invalid UTF-8, sent base64-encoded", strings.Repeat("\xff", apigw.MaxBodyBytes+1)},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				w.rejected(t, n.ID, tc.body, want413)
 			})
 		}
 		t.Run("exactly 16 KiB is accepted", func(t *testing.T) {
-			r := w.patch(t, n.ID, padded(phonenumbers.MaxBodyBytes))
+			r := w.patch(t, n.ID, padded(apigw.MaxBodyBytes))
 			item := env.GetPhoneNumberItem(t, n.ID)
 			checkSuccess(t, r, item)
 			if got, _ := stringAttr(item, "label"); got != "x" {

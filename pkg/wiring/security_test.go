@@ -25,7 +25,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/faultproxy"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
-	"github.com/sms-platform/phone-numbers/pkg/auth"
+	"github.com/sms-platform/phone-numbers/pkg/apigw"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
@@ -107,7 +107,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 			{name: "403 scopes resembling numbers:write", id: n.ID, body: `{}`, opts: []reqOption{withBearer(w.nearMissSecret)}, status: 403, authenticated: true},
 			{name: "400 secret as the path id", id: inPath, body: `{"label":"x"}`, status: 400, authenticated: true},
 			{name: "415 secret in the Content-Type", id: n.ID, body: `{"label":"x"}`, opts: []reqOption{withContentType("application/x-" + inContentType)}, status: 415, authenticated: true},
-			{name: "413 secret in a large body", id: n.ID, body: `{"label":"` + inBody2 + strings.Repeat("a", phonenumbers.MaxBodyBytes) + `"}`, status: 413, authenticated: true},
+			{name: "413 secret in a large body", id: n.ID, body: `{"label":"` + inBody2 + strings.Repeat("a", apigw.MaxBodyBytes) + `"}`, status: 413, authenticated: true},
 			{name: "400 secret in a truncated body", id: n.ID, body: `{"label":"` + inBody2, status: 400, authenticated: true},
 			{name: "400 secret in a duplicate member", id: n.ID, body: `{"label":"a","label":"` + inBody2 + `"}`, status: 400, authenticated: true},
 			{name: "400 secret as a member name", id: n.ID, body: `{` + jsonString(inBody2) + `:1}`, status: 400, authenticated: true},
@@ -181,7 +181,7 @@ func putUndecodableKey(t *testing.T, env *enginetest.Env, secret string) {
 	_, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{
 		TableName: aws.String(env.Tables.APIKeys),
 		Item: map[string]types.AttributeValue{
-			dynamostore.APIKeysHashKey: s(auth.HashSecret(phonenumbers.NewSecret(secret))),
+			dynamostore.APIKeysHashKey: s(phonenumbers.HashSecret(phonenumbers.NewSecret(secret))),
 			"id":                       s(newUUID()),
 			"org_id":                   s(orgA),
 			"scopes":                   s(phonenumbers.ScopeNumbersWrite),
@@ -377,7 +377,7 @@ func TestNonUpdatableMembersCannotBeWritten(t *testing.T) {
 			{"pk", `"PHONE#` + n.ID + `"`},
 			{"sk", `"METADATA"`},
 			{"PK", `"ORG#` + orgB + `"`},
-			{"key_hash", `"` + auth.HashSecret(phonenumbers.NewSecret(w.writeSecret)) + `"`},
+			{"key_hash", `"` + phonenumbers.HashSecret(phonenumbers.NewSecret(w.writeSecret)) + `"`},
 			{"__proto__", `{"label":"polluted","org_id":"` + orgB + `"}`},
 			{"constructor", `{"prototype":{"label":"polluted"}}`},
 			{"inboundUrl", `"https://camel.example/in"`},
@@ -423,7 +423,7 @@ func TestHostileBodiesAreRefusedWithoutAWrite(t *testing.T) {
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		w := newWorld(t, env)
 		n := w.putNumber(t, nil)
-		const limit = phonenumbers.MaxBodyBytes
+		const limit = apigw.MaxBodyBytes
 		// sized returns prefix + c repeated + suffix, size bytes in all.
 		sized := func(prefix, c, suffix string, size int) string {
 			return prefix + strings.Repeat(c, (size-len(prefix)-len(suffix))/len(c)) + suffix
@@ -506,7 +506,7 @@ func TestBase64BodiesInProcess(t *testing.T) {
 			name, body, label string
 		}{
 			{"valid document", std(`{"label":"from base64"}`), "from base64"},
-			{"exactly 16 KiB decoded", std(padded(phonenumbers.MaxBodyBytes)), "padded"},
+			{"exactly 16 KiB decoded", std(padded(apigw.MaxBodyBytes)), "padded"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := invoke(t, tc.body)
@@ -522,7 +522,7 @@ func TestBase64BodiesInProcess(t *testing.T) {
 			name, body string
 			want       wantErr
 		}{
-			{"one byte over 16 KiB decoded", std(padded(phonenumbers.MaxBodyBytes + 1)), want413},
+			{"one byte over 16 KiB decoded", std(padded(apigw.MaxBodyBytes + 1)), want413},
 			{"a megabyte encoded", std(strings.Repeat("a", 1<<20)), want413},
 			{"not base64", `{"label":"x"}`, withContains(want400Input, "base64")},
 			{"URL-safe alphabet", base64.URLEncoding.EncodeToString([]byte(`{"label":"` + urlSafeLabel + `"}`)), withContains(want400Input, "base64")},

@@ -26,7 +26,6 @@ import (
 	"github.com/sms-platform/phone-numbers/local/fixtures"
 	"github.com/sms-platform/phone-numbers/local/localapi"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
-	"github.com/sms-platform/phone-numbers/pkg/auth"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
@@ -62,7 +61,7 @@ func newEnv(ctx context.Context, o options) (_ *env, err error) {
 		return nil, fmt.Errorf("%s has no unrevoked %s key with a number of its organization", o.fixtures, phonenumbers.ScopeNumbersWrite)
 	}
 	sec, _ := phonenumbers.ParseSecret(secret)
-	e := &env{tables: localconfig.Tables, secret: secret, keyHash: auth.HashSecret(sec), orgID: number.OrgID}
+	e := &env{tables: localconfig.Tables, secret: secret, keyHash: phonenumbers.HashSecret(sec), orgID: number.OrgID}
 	for i := range max(o.clients, 1) {
 		n := number
 		n.ID = newUUID()

@@ -1,10 +1,18 @@
 package phonenumbers
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 )
+
+// This file is authentication, all of it: the shape of a secret and how it is kept out of logs,
+// the Bearer header, the stored key record, its hash, the principal a key stands for, and the
+// rules that turn a presented secret into a principal.
 
 // SecretPrefix starts every live API key secret.
 const SecretPrefix = "am_live_"
@@ -18,6 +26,9 @@ const (
 // KeyPrefixLength is how many leading characters of a secret are stored in clear, so that
 // operators and customers can tell keys apart.
 const KeyPrefixLength = 12
+
+// ScopeNumbersWrite is the scope a key needs to update phone numbers.
+const ScopeNumbersWrite = "numbers:write"
 
 // Secret is an API key secret as presented by a caller. It formats as "[redacted]" everywhere
 // (fmt, slog, JSON) so that it cannot reach logs or responses by accident; Reveal gives the value
@@ -66,16 +77,29 @@ func ParseSecret(s string) (Secret, bool) {
 	return NewSecret(s), true
 }
 
-// ParseAuthorization extracts the secret from an Authorization header value of the form
+// wellFormed reports whether s has the shape of a live secret; the zero Secret has not.
+func (s Secret) wellFormed() bool {
+	_, ok := ParseSecret(s.Reveal())
+	return ok
+}
+
+// ParseBearer extracts the secret from an Authorization header value of the form
 // "Bearer <secret>": the scheme is case-insensitive and one or more spaces separate it from the
 // secret. It reports false for anything else, including a well-formed header whose secret does not
 // have the shape of a live secret.
-func ParseAuthorization(header string) (Secret, bool) {
+func ParseBearer(header string) (Secret, bool) {
 	scheme, rest, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Secret{}, false
 	}
 	return ParseSecret(strings.TrimLeft(rest, " "))
+}
+
+// HashSecret returns the lowercase hex SHA-256 of the whole secret: the only form in which a
+// secret is stored or looked up.
+func HashSecret(secret Secret) string {
+	sum := sha256.Sum256([]byte(secret.Reveal()))
+	return hex.EncodeToString(sum[:])
 }
 
 // APIKey is the stored record of an API key. The secret itself is never stored: only its hash,
@@ -89,4 +113,42 @@ type APIKey struct {
 	CreatedAt time.Time
 	// RevokedAt is set once the key is revoked; a revoked key authenticates nothing.
 	RevokedAt *time.Time
+}
+
+// Principal is the authenticated caller: the API key and the organization it acts for.
+type Principal struct {
+	KeyID  string
+	OrgID  string
+	Scopes []string
+}
+
+// HasScope reports whether the principal was granted scope.
+func (p Principal) HasScope(scope string) bool {
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// APIKeyFinder finds a stored API key by the hash of its secret (HashSecret). A missing key is an
+// error of KindNotFound.
+type APIKeyFinder interface {
+	FindAPIKey(ctx context.Context, secretHash string) (APIKey, error)
+}
+
+// Authenticate returns the principal of the key whose secret is secret, read through keys. It
+// caches nothing, so a revocation takes effect on the next request. An unknown key and a revoked
+// key fail through the same branch with the same error, ErrUnauthenticated; a storage failure
+// keeps its own kind, so that an outage is a 503 and not a 401.
+func Authenticate(ctx context.Context, keys APIKeyFinder, secret Secret) (Principal, error) {
+	key, err := keys.FindAPIKey(ctx, HashSecret(secret))
+	if err != nil && KindOf(err) != KindNotFound {
+		return Principal{}, fmt.Errorf("find api key: %w", err)
+	}
+	if err != nil || key.RevokedAt != nil {
+		return Principal{}, ErrUnauthenticated()
+	}
+	return Principal{KeyID: key.ID, OrgID: key.OrgID, Scopes: key.Scopes}, nil
 }

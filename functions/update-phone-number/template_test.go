@@ -17,6 +17,7 @@ import (
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/global"
+	"github.com/awslabs/goformation/v7/cloudformation/iam"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
@@ -79,7 +80,8 @@ var goformationUnknown = map[string][]string{
 // parseTemplate parses template.yaml with goformation, with every Fn::If resolved to its
 // branch-th element and every Ref resolved to the logical id or parameter name it refers to
 // (goformation's own handler resolves a Ref to a resource to nothing), except that a Number
-// parameter resolves to its default, since goformation decodes it into an int.
+// parameter resolves to its default, since goformation decodes it into an int, and AWS::NoValue
+// to nothing. Every Fn::GetAtt resolves to "LogicalID.Attribute".
 func parseTemplate(t *testing.T, branch int) *cloudformation.Template {
 	t.Helper()
 	// goformation's YAML processing writes package state, so parallel tests parse one at a time.
@@ -96,7 +98,20 @@ func parseTemplate(t *testing.T, branch int) *cloudformation.Template {
 				if p := parameter(template, name); p != nil && p["Type"] == "Number" {
 					return p["Default"]
 				}
+				if name == "AWS::NoValue" {
+					return nil
+				}
 				return name
+			},
+			"Fn::GetAtt": func(_ string, input, _ any) any {
+				if parts, ok := input.([]any); ok {
+					names := make([]string, len(parts))
+					for i, p := range parts {
+						names[i] = fmt.Sprint(p)
+					}
+					return strings.Join(names, ".")
+				}
+				return input
 			},
 			"Fn::If": func(_ string, input, _ any) any {
 				args, ok := input.([]any)
@@ -392,11 +407,8 @@ func TestTemplateGrantsExactlyTheOperationsTheStoreCalls(t *testing.T) {
 	for _, d := range deployments {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			fn := function(t, parseTemplate(t, d.branch))
-			if fn.Role != nil {
-				t.Fatalf("function uses the external role %q: its permissions are not in this template", *fn.Role)
-			}
-			statements := policyStatements(t, fn)
+			tmpl := parseTemplate(t, d.branch)
+			statements := policyStatements(t, functionRole(t, tmpl))
 
 			tableOf := map[string]string{} // resource ARN to dynamostore.Tables field
 			for _, field := range []string{"APIKeys", "Campaigns", "PhoneNumbers"} {
@@ -449,42 +461,57 @@ func TestTemplateGrantsExactlyTheOperationsTheStoreCalls(t *testing.T) {
 	}
 }
 
-// policyStatements returns the statements of the function's inline policy documents. It fails
-// the test on anything else in Policies: a managed policy name or a SAM policy template such as
-// DynamoDBCrudPolicy grants actions the code never calls, often on every table.
-func policyStatements(t *testing.T, fn *serverless.Function) []map[string]any {
+// functionRole returns the IAM role the function runs with, which must be defined in this
+// template: a role from elsewhere would hold permissions this test cannot see.
+func functionRole(t *testing.T, tmpl *cloudformation.Template) *iam.Role {
 	t.Helper()
-	p := fn.Policies
-	if p == nil {
-		t.Fatal("function has no Policies, so it cannot reach its tables")
+	fn := function(t, tmpl)
+	if fn.Policies != nil {
+		t.Errorf("function has Policies, which SAM ignores when Role is set; put the statements in the role")
 	}
-	if p.String != nil {
-		t.Fatalf("Policies is the managed policy %q; want inline policy documents only", *p.String)
+	roleID, isGetAttArn := strings.CutSuffix(deref(fn.Role), ".Arn")
+	if !isGetAttArn {
+		t.Fatalf("function Role is %q; want !GetAtt <role in this template>.Arn", deref(fn.Role))
 	}
-	if p.SAMPolicyTemplateArray != nil {
-		for i, tpl := range *p.SAMPolicyTemplateArray {
-			if !reflect.ValueOf(tpl).IsZero() {
-				t.Errorf("Policies[%d] is a SAM policy template; want inline policy documents only", i)
-			}
+	role, err := tmpl.GetIAMRoleWithName(roleID)
+	if err != nil {
+		t.Fatalf("function Role names %s, which is not an AWS::IAM::Role of this template: %v", roleID, err)
+	}
+	return role
+}
+
+// allowedManagedPolicies are the AWS managed policies the function's role may have: neither
+// grants any DynamoDB action. The X-Ray one is conditional (TestTemplateAttachesXRayOnlyWhenTracing).
+var allowedManagedPolicies = []string{
+	"service-role/AWSLambdaBasicExecutionRole",
+	"AWSXrayWriteOnlyAccess",
+}
+
+// policyStatements returns the statements of the role's inline policies. It fails the test on a
+// managed policy other than allowedManagedPolicies: AmazonDynamoDBFullAccess and the like grant
+// actions the code never calls, on every table.
+func policyStatements(t *testing.T, role *iam.Role) []map[string]any {
+	t.Helper()
+	for _, arn := range role.ManagedPolicyArns {
+		if arn == "" { // an Fn::If branch of AWS::NoValue
+			continue
+		}
+		_, name, _ := strings.Cut(arn, ":policy/")
+		if !slices.Contains(allowedManagedPolicies, name) {
+			t.Errorf("role has the managed policy %q; want only %v and inline statements", arn, allowedManagedPolicies)
 		}
 	}
-	var docs []serverless.Function_IAMPolicyDocument
-	switch {
-	case p.IAMPolicyDocument != nil:
-		docs = []serverless.Function_IAMPolicyDocument{*p.IAMPolicyDocument}
-	case p.IAMPolicyDocumentArray != nil:
-		docs = *p.IAMPolicyDocumentArray
-	default:
-		t.Fatal("Policies holds no inline policy document")
+	if len(role.Policies) == 0 {
+		t.Fatal("role has no inline policies, so the function cannot reach its tables")
 	}
 	var statements []map[string]any
-	for i, doc := range docs {
-		// A managed policy name or a SAM template in the list decodes as a document without
-		// statements.
-		if len(doc.Statement) == 0 {
-			t.Errorf("Policies[%d] is not a policy document with statements (a managed policy or SAM policy template?)", i)
+	for i, p := range role.Policies {
+		doc, _ := p.PolicyDocument.(map[string]any)
+		list, _ := doc["Statement"].([]any)
+		if len(list) == 0 {
+			t.Errorf("Policies[%d] (%s) has no statements", i, p.PolicyName)
 		}
-		for j, s := range doc.Statement {
+		for j, s := range list {
 			m, ok := s.(map[string]any)
 			if !ok {
 				t.Errorf("Policies[%d].Statement[%d] is %T, want an object", i, j, s)

@@ -17,11 +17,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sms-platform/phone-numbers/local/emfcheck"
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/fixtures"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/rie"
+	"github.com/sms-platform/phone-numbers/pkg/apigw"
 )
 
 // demoNumberID is the demo number of organization 1111… in local/fixtures/demo.json, which the
@@ -111,10 +113,11 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 	}
 
 	var output enginetest.LockedBuffer
+	emulatorEnv := rie.FunctionEnv(db.Endpoint, tables)
 	emulator, err := rie.Start(ctx, rie.Options{
 		RIE:       rieBin,
 		Bootstrap: bootstrap,
-		Env:       rie.FunctionEnv(db.Endpoint, tables),
+		Env:       emulatorEnv,
 		Output:    &output,
 	})
 	if err != nil {
@@ -157,6 +160,31 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 		})
 	}
 
+	// Each invoke's request log line is what CloudWatch will read the request metrics from.
+	t.Run("request log lines are EMF documents", func(t *testing.T) {
+		var checked int
+		for _, line := range strings.Split(output.String(), "\n") {
+			if !strings.Contains(line, `"msg":"request"`) {
+				continue
+			}
+			checked++
+			metrics, err := emfcheck.Check([]byte(line))
+			if err != nil {
+				t.Errorf("request log line is not valid EMF: %v\n%s", err, line)
+				continue
+			}
+			for _, m := range metrics {
+				if m.Namespace != apigw.MetricsNamespace || m.Dimensions[apigw.DimensionFunction] != emulatorEnv[lambdaFunctionNameVar] {
+					t.Errorf("metric %s in namespace %s with dimensions %v; want namespace %s and the function's name %q",
+						m.Name, m.Namespace, m.Dimensions, apigw.MetricsNamespace, emulatorEnv[lambdaFunctionNameVar])
+				}
+			}
+		}
+		if checked != len(files) {
+			t.Errorf("found %d request log lines in the output, want one per event (%d)", checked, len(files))
+		}
+	})
+
 	t.Run("function logs carry no secret", func(t *testing.T) {
 		logs := output.String()
 		for _, k := range demo.APIKeys {
@@ -166,6 +194,10 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 		}
 	})
 }
+
+// lambdaFunctionNameVar is the variable Lambda sets to the function's name, which the request
+// metrics take as their function dimension.
+const lambdaFunctionNameVar = "AWS_LAMBDA_FUNCTION_NAME"
 
 var requestIDPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`) // a ULID
 

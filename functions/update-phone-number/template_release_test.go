@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"reflect"
@@ -13,8 +14,9 @@ import (
 	"testing"
 
 	"github.com/sms-platform/phone-numbers/local/cfn"
+	"github.com/sms-platform/phone-numbers/local/localapi"
+	"github.com/sms-platform/phone-numbers/pkg/apigw"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/localapi"
 )
 
 // These tests read template.yaml in CloudFormation's own JSON form (intrinsic functions kept as
@@ -447,4 +449,77 @@ func dashboardBody(t *testing.T, v any) map[string]any {
 		}
 	}
 	return body
+}
+
+// TestTemplateReadsTheRequestLogsMetrics ties the alarms and the dashboard to the metrics the
+// request log line carries (pkg/apigw/metrics.go), and keeps that line from being filtered out.
+func TestTemplateReadsTheRequestLogsMetrics(t *testing.T) {
+	t.Parallel()
+	tmpl := raw(t)
+	outcomes := []string{apigw.OutcomeOK, apigw.CodeUnauthorized, apigw.CodeForbidden, apigw.CodeValidationFailed,
+		apigw.CodeUnsupportedMediaType, apigw.CodePayloadTooLarge, apigw.CodeInvalidInput, apigw.CodeCampaignNotActive,
+		apigw.CodeNotFound, apigw.CodeServiceUnavailable, apigw.CodeInternal}
+	var used int
+	for id, a := range resourcesOfType(tmpl, "AWS::CloudWatch::Alarm") {
+		for _, m := range alarmMetrics(object(a, "Properties")) {
+			if m.namespace != apigw.MetricsNamespace {
+				continue
+			}
+			used++
+			if m.name != apigw.MetricDuration && m.name != apigw.MetricStorageCalls {
+				t.Errorf("%s reads %s, which the request log line does not carry", id, m.name)
+			}
+			if fn, _ := ref(m.dims[apigw.DimensionFunction]); fn != functionID {
+				t.Errorf("%s: dimension %s is %v, want Ref %s", id, apigw.DimensionFunction, m.dims[apigw.DimensionFunction], functionID)
+			}
+			for d, v := range m.dims {
+				switch {
+				case d == apigw.DimensionFunction:
+				case d == apigw.DimensionOutcome && slices.Contains(outcomes, fmt.Sprint(v)):
+				default:
+					t.Errorf("%s: dimension %s=%v is not one the request log line gives", id, d, v)
+				}
+			}
+		}
+	}
+	if used == 0 {
+		t.Errorf("no alarm reads the request log's metrics")
+	}
+	// The 5xx-rate rollback alarm counts every outcome answered with a 5xx.
+	var fiveXX []string
+	for _, m := range alarmMetrics(object(tmpl, "Resources", "FunctionServerErrorRateAlarm", "Properties")) {
+		if o, ok := m.dims[apigw.DimensionOutcome].(string); ok {
+			fiveXX = append(fiveXX, o)
+		}
+	}
+	slices.Sort(fiveXX)
+	if want := []string{apigw.CodeInternal, apigw.CodeServiceUnavailable}; !slices.Equal(fiveXX, want) {
+		t.Errorf("FunctionServerErrorRateAlarm counts outcomes %v, want %v", fiveXX, want)
+	}
+
+	for _, d := range resourcesOfType(tmpl, "AWS::CloudWatch::Dashboard") {
+		sub, _ := object(d, "Properties", "DashboardBody")["Fn::Sub"].([]any)
+		if len(sub) != 2 {
+			t.Fatal("DashboardBody is not !Sub [body, variables]")
+		}
+		if ns := object(sub[1])["Namespace"]; ns != apigw.MetricsNamespace {
+			t.Errorf("dashboard Namespace variable is %v, want %s", ns, apigw.MetricsNamespace)
+		}
+		body, _ := sub[0].(string)
+		for _, name := range []string{apigw.MetricDuration, apigw.MetricStorageCalls, apigw.DimensionFunction, apigw.DimensionOutcome} {
+			if !strings.Contains(body, `"`+name+`"`) && !strings.Contains(body, ","+name) {
+				t.Errorf("the dashboard does not show %s", name)
+			}
+		}
+	}
+
+	// The request line is logged at INFO: a LogLevel above it (the function's own filter, and
+	// Lambda's ApplicationLogLevel) would drop the metrics of every successful request.
+	allowed, _ := object(tmpl, "Parameters", "LogLevel")["AllowedValues"].([]any)
+	for _, v := range allowed {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(fmt.Sprint(v))); err != nil || level > slog.LevelInfo {
+			t.Errorf("LogLevel allows %v, which would filter out the INFO request line and its metrics", v)
+		}
+	}
 }

@@ -36,6 +36,7 @@ type Handler struct {
 	logger         *slog.Logger
 	deadlineMargin time.Duration
 	now            func() time.Time
+	functionName   string
 }
 
 // Option configures a Handler.
@@ -48,9 +49,14 @@ func WithDeadlineMargin(d time.Duration) Option { return func(h *Handler) { h.de
 // WithClock sets the clock used to time requests, for tests.
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
 
+// WithFunctionName sets the function name the request metrics are attributed to (see
+// metrics.go); by default, the running Lambda function's.
+func WithFunctionName(name string) Option { return func(h *Handler) { h.functionName = name } }
+
 // NewHandler returns a handler serving updater and logging to logger.
 func NewHandler(updater Updater, logger *slog.Logger, opts ...Option) *Handler {
-	h := &Handler{updater: updater, logger: logger, deadlineMargin: DefaultDeadlineMargin, now: time.Now}
+	h := &Handler{updater: updater, logger: logger, deadlineMargin: DefaultDeadlineMargin, now: time.Now,
+		functionName: lambdacontext.FunctionName}
 	for _, opt := range opts {
 		opt(h)
 	}
@@ -95,8 +101,8 @@ func (h *Handler) logRequest(ctx context.Context, event events.APIGatewayV2HTTPR
 		slog.String("request_id", requestID),
 		slog.String("apigw_request_id", event.RequestContext.RequestID),
 		slog.Int("status", status),
-		slog.Float64("duration_ms", float64(took.Microseconds())/1000),
-		slog.Int64("storage_calls", storageCalls),
+		slog.Float64(MetricDuration, float64(took.Microseconds())/1000),
+		slog.Int64(MetricStorageCalls, storageCalls),
 	}
 	// Only a well-formed id is logged: the path is caller-controlled text.
 	if id, ok := phonenumbers.NormalizeUUID(event.PathParameters["id"]); ok {
@@ -109,13 +115,16 @@ func (h *Handler) logRequest(ctx context.Context, event events.APIGatewayV2HTTPR
 		attrs = append(attrs, slog.String("org_id", principal.OrgID), slog.String("api_key_id", principal.KeyID))
 	}
 	level := slog.LevelInfo
+	code := OutcomeOK
 	if err != nil {
 		o, _ := outcomeOf(err)
+		code = o.code
 		attrs = append(attrs, slog.String("error_code", o.code))
 		if o.status >= 500 {
 			level = slog.LevelError
 			attrs = append(attrs, slog.String("error", err.Error()))
 		}
 	}
+	attrs = append(attrs, h.metricAttrs(code, h.now())...)
 	h.logger.LogAttrs(ctx, level, "request", attrs...)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,11 +23,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/sms-platform/phone-numbers/local/pytools"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 )
 
-// ErrMotoUnavailable is returned by StartMoto when moto_server is not installed.
-var ErrMotoUnavailable = errors.New("moto_server not found on PATH (it ships with this machine image's Python; it cannot be installed from PyPI here)")
+// ErrMotoUnavailable is returned by StartMoto when moto_server is not installed; the error
+// wrapping it says how to install it.
+var ErrMotoUnavailable = errors.New("moto unavailable")
+
+// NodeHint says which Node.js dynalite needs and how to get it.
+const NodeHint = "Node.js 18 or newer with npm (Debian/Ubuntu: apt-get install nodejs npm; macOS: brew install node)"
 
 // Engine is a DynamoDB-compatible server process listening on 127.0.0.1.
 type Engine struct {
@@ -73,6 +79,9 @@ func DynaliteScript() (string, error) {
 	if installed() {
 		return script, nil
 	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		return "", fmt.Errorf("npm is missing: dynalite is installed with npm; install %s", NodeHint)
+	}
 	// `go test ./...` runs test binaries in parallel, and two concurrent `npm ci` runs in one
 	// folder break each other: install under an exclusive lock, and only if nobody did meanwhile.
 	lock, err := os.OpenFile(filepath.Join(localDir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
@@ -83,7 +92,7 @@ func DynaliteScript() (string, error) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", fmt.Errorf("install dynalite: lock: %w", err)
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
 	if installed() {
 		return script, nil
 	}
@@ -117,16 +126,25 @@ func StartDynalite(ctx context.Context, port int) (*Engine, error) {
 			return nil, err
 		}
 	}
-	cmd := exec.Command("node", script, "127.0.0.1", strconv.Itoa(port))
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, fmt.Errorf("node is missing: dynalite runs on it; install %s", NodeHint)
+	}
+	cmd := exec.Command(node, script, "127.0.0.1", strconv.Itoa(port))
 	return start(ctx, "dynalite", cmd, port)
 }
 
-// StartMoto starts moto_server on 127.0.0.1:port (a free port when port is 0) and waits until it
-// answers. It returns ErrMotoUnavailable when moto_server is not installed.
+// StartMoto starts moto_server (from PATH, or else from the project's virtualenv local/.venv) on
+// 127.0.0.1:port (a free port when port is 0) and waits until it answers. It returns an error
+// wrapping ErrMotoUnavailable, with the install hint, when moto_server is not installed.
 func StartMoto(ctx context.Context, port int) (*Engine, error) {
-	bin, err := exec.LookPath("moto_server")
+	root, err := RepoRoot()
 	if err != nil {
-		return nil, ErrMotoUnavailable
+		return nil, err
+	}
+	bin, err := pytools.Find(root, pytools.Moto)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMotoUnavailable, err)
 	}
 	if port == 0 {
 		if port, err = FreePort(); err != nil {
@@ -146,11 +164,12 @@ func start(ctx context.Context, name string, cmd *exec.Cmd, port int) (*Engine, 
 	}
 	probe.Close()
 	// Its own process group, so that stopping it also stops anything it spawned (npm shims,
-	// Python wrappers); and killed with its parent, so that a test binary that panics or times out
-	// leaves no engine behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Stdout = nil
-	cmd.Stderr = nil
+	// Python wrappers); and ended with its parent, so that a test binary that panics or times out,
+	// or a make run killed with SIGKILL, leaves no engine behind.
+	cmd, err = dieWithParent(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -250,5 +269,21 @@ func CreateTables(ctx context.Context, db *dynamodb.Client, tables dynamostore.T
 			return fmt.Errorf("wait for table %s: %w", aws.ToString(in.TableName), err)
 		}
 	}
+	return nil
+}
+
+// CheckReachable fails fast, saying how to fix it, when nothing listens at endpoint: a client
+// would otherwise spend its retries and end with the SDK's retry text, which hides the cause.
+func CheckReachable(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("DynamoDB endpoint %q is not a URL such as http://127.0.0.1:8000", endpoint)
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("no DynamoDB answers at %s: start the local stack with `make run` in another terminal "+
+			"(or set DYNAMODB_ENDPOINT to a running engine)", endpoint)
+	}
+	conn.Close()
 	return nil
 }

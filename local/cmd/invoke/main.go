@@ -16,13 +16,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/rie"
 )
@@ -55,7 +54,7 @@ func main() {
 	if !json.Valid(event) {
 		fail(exitUsage, fmt.Errorf("%s is not valid JSON", *eventPath))
 	}
-	if err := checkEngine(*endpoint); err != nil {
+	if err := engine.CheckReachable(*endpoint); err != nil {
 		fail(exitFailure, err)
 	}
 
@@ -87,22 +86,6 @@ func invoke(ctx context.Context, opts rie.Options, event []byte) ([]byte, error)
 	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
 	defer cancel()
 	return emulator.Invoke(ctx, event)
-}
-
-// checkEngine fails fast, with the fix, when nothing listens at endpoint: the function would
-// otherwise spend its retries and answer a 503 that hides the cause.
-func checkEngine(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("-endpoint %q is not a URL such as http://127.0.0.1:8000", endpoint)
-	}
-	conn, err := net.DialTimeout("tcp", u.Host, time.Second)
-	if err != nil {
-		return fmt.Errorf("no DynamoDB answers at %s: start the local stack with `make run` in another terminal "+
-			"(or point DYNAMODB_ENDPOINT at a running engine, seeded with `make seed`)", endpoint)
-	}
-	conn.Close()
-	return nil
 }
 
 func fail(code int, err error) {

@@ -1,6 +1,7 @@
-// Command run is `make run`: it starts dynalite on loopback, creates the tables, loads the demo
-// fixtures and serves the API on 127.0.0.1 through the same handler the Lambda runs, until Ctrl-C
-// or SIGTERM, when it stops everything it started.
+// Command run is `make run`: it starts a local DynamoDB engine (dynalite, or moto with -engine
+// moto) on loopback, creates the tables, loads the demo fixtures and serves the API on 127.0.0.1
+// through the same handler the Lambda runs. It stops everything it started, and exits 0, on
+// Ctrl-C, SIGTERM or SIGHUP (the terminal closing), and when its parent (make) goes away.
 package main
 
 import (
@@ -29,19 +30,58 @@ import (
 
 func main() {
 	port := flag.Int("port", 3000, "port of the API on 127.0.0.1")
-	dynamoPort := flag.Int("dynamodb-port", 8000, "port of dynalite on 127.0.0.1")
+	dynamoPort := flag.Int("dynamodb-port", 8000, "port of the DynamoDB engine on 127.0.0.1")
+	engineName := flag.String("engine", "dynalite", "the DynamoDB engine: dynalite or moto")
 	fixturesPath := flag.String("fixtures", "local/fixtures/demo.json", "fixture file to load at start")
 	flag.Parse()
+	start, ok := engines[*engineName]
+	if !ok || flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "make run: ENGINE must be dynalite or moto, not %q\n", *engineName)
+		os.Exit(2)
+	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	if err := run(ctx, *port, *dynamoPort, *fixturesPath); err != nil {
+	release := takeTerminal()
+	defer release()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go watchParent(ctx, cancel)
+	if err := run(ctx, *port, *dynamoPort, *engineName, start, *fixturesPath); err != nil {
 		fmt.Fprintln(os.Stderr, "make run:", err)
+		release()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
+// engines maps -engine to the function that starts the engine.
+var engines = map[string]func(context.Context, int) (*engine.Engine, error){
+	"dynalite": engine.StartDynalite,
+	"moto":     engine.StartMoto,
+}
+
+// watchParent cancels ctx when this process's parent exits, so that a make killed with SIGKILL,
+// or a terminal gone without a SIGHUP, does not leave the API server and the engine running. A
+// process whose parent exits is adopted by another (init, launchd or a subreaper), so its parent
+// pid changes: polling it works on Linux and macOS alike.
+func watchParent(ctx context.Context, cancel context.CancelCauseFunc) {
+	parent := os.Getppid()
+	ticker := time.NewTicker(250 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if os.Getppid() != parent {
+				cancel(errors.New("parent process exited"))
+				return
+			}
+		}
+	}
+}
+
+func run(ctx context.Context, port, dynamoPort int, engineName string, start func(context.Context, int) (*engine.Engine, error), fixturesPath string) error {
 	// Refuse a bad fixture file before starting anything.
 	file, err := fixtures.Load(fixturesPath)
 	if err != nil {
@@ -54,9 +94,9 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 	}
 	defer listener.Close()
 
-	db, err := engine.StartDynalite(ctx, dynamoPort)
+	db, err := start(ctx, dynamoPort)
 	if err != nil {
-		return fmt.Errorf("start dynalite on 127.0.0.1:%d (set DYNAMODB_PORT to use another): %w", dynamoPort, err)
+		return fmt.Errorf("start %s on 127.0.0.1:%d (set DYNAMODB_PORT to use another): %w", engineName, dynamoPort, err)
 	}
 	defer db.Stop()
 	client, err := db.Client(ctx)
@@ -80,14 +120,14 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 
-	printBanner(os.Stdout, "http://"+listener.Addr().String(), db.Endpoint, tables, fixturesPath, file)
+	printBanner(os.Stdout, "http://"+listener.Addr().String(), db.Endpoint, db.Name, tables, fixturesPath, file)
 
 	select {
 	case <-ctx.Done():
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	}
-	fmt.Fprintln(os.Stderr, "\nstopping: API server, dynalite")
+	fmt.Fprintf(os.Stderr, "\nstopping: API server, %s\n", db.Name)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -97,11 +137,11 @@ func run(ctx context.Context, port, dynamoPort int, fixturesPath string) error {
 }
 
 // printBanner tells the newcomer where everything is and gives a request that works as pasted.
-func printBanner(w *os.File, apiURL, dynamoEndpoint string, tables dynamostore.Tables, fixturesPath string, file *fixtures.File) {
+func printBanner(w *os.File, apiURL, dynamoEndpoint, engineName string, tables dynamostore.Tables, fixturesPath string, file *fixtures.File) {
 	fmt.Fprintf(w, "\nPATCH /v1/phone-numbers/{id} is being served locally.\n\n")
 	fmt.Fprintf(w, "  API       %s\n", apiURL)
-	fmt.Fprintf(w, "  DynamoDB  %s (dynalite, in memory; tables %s, %s, %s)\n",
-		dynamoEndpoint, tables.APIKeys, tables.Campaigns, tables.PhoneNumbers)
+	fmt.Fprintf(w, "  DynamoDB  %s (%s, in memory; tables %s, %s, %s)\n",
+		dynamoEndpoint, engineName, tables.APIKeys, tables.Campaigns, tables.PhoneNumbers)
 	fmt.Fprintf(w, "  Data      %s\n\n", fixturesPath)
 	secret, numberID, ok := demoRequest(file)
 	if !ok {

@@ -48,6 +48,10 @@ func run() int {
 		return exitInvalid
 	}
 
+	if err := engine.CheckReachable(*endpoint); err != nil {
+		fmt.Fprintln(os.Stderr, "seed:", err)
+		return exitFailure
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)

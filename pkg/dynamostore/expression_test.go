@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -28,119 +26,84 @@ var testNow = time.Date(2026, 4, 27, 9, 30, 0, 0, time.UTC)
 
 func strPtr(s string) *string { return &s }
 
-// resolved is an update expression with its placeholders replaced by the names and values they
-// stand for, so that tests read like the statement DynamoDB runs.
-type resolved struct {
-	set       map[string]string // attribute -> quoted value
-	remove    []string          // sorted
-	condition string
-}
-
+// placeholder matches a name or value placeholder in an expression.
 var placeholder = regexp.MustCompile(`[#:][A-Za-z0-9_]+`)
 
-// resolve replaces every placeholder of expr and fails the test on one that has no name or value,
-// and on names or values that no expression uses (DynamoDB refuses those).
-func resolve(t *testing.T, expr expression.Expression) resolved {
+// checkPlaceholders fails the test on a placeholder of req's expressions that has no name or
+// value, and on names or values that no expression uses: DynamoDB refuses both.
+func checkPlaceholders(t *testing.T, req updateRequest) {
 	t.Helper()
-	names, values := expr.Names(), expr.Values()
 	used := map[string]bool{}
-	sub := func(s string) string {
-		return placeholder.ReplaceAllStringFunc(s, func(p string) string {
-			used[p] = true
-			if p[0] == '#' {
-				name, ok := names[p]
-				if !ok {
-					t.Fatalf("placeholder %s has no name", p)
-				}
-				return name
-			}
-			v, ok := values[p]
-			if !ok {
-				t.Fatalf("placeholder %s has no value", p)
-			}
-			s, ok := v.(*types.AttributeValueMemberS)
-			if !ok {
-				t.Fatalf("value %s is %T, want a string", p, v)
-			}
-			return strconv.Quote(s.Value)
-		})
-	}
-	if expr.Update() == nil || expr.Condition() == nil {
-		t.Fatalf("got update %v and condition %v, want both", expr.Update(), expr.Condition())
-	}
-	out := resolved{set: map[string]string{}, condition: sub(*expr.Condition())}
-	// The raw update holds only placeholders, so it is split before they are replaced: values
-	// may contain anything.
-	for _, clause := range strings.Split(strings.TrimSpace(*expr.Update()), "\n") {
-		action, list, _ := strings.Cut(clause, " ")
-		for _, item := range strings.Split(list, ", ") {
-			switch action {
-			case "SET":
-				name, value, ok := strings.Cut(item, " = ")
-				if !ok {
-					t.Fatalf("cannot read SET item %q", item)
-				}
-				name, value = sub(name), sub(value)
-				if _, dup := out.set[name]; dup {
-					t.Errorf("attribute %s is set twice", name)
-				}
-				out.set[name] = value
-			case "REMOVE":
-				out.remove = append(out.remove, sub(item))
-			default:
-				t.Fatalf("unexpected update clause %q", clause)
-			}
+	for _, p := range placeholder.FindAllString(req.update+" "+req.condition, -1) {
+		used[p] = true
+		_, isName := req.names[p]
+		_, isValue := req.values[p]
+		if !isName && !isValue {
+			t.Errorf("placeholder %s has no name or value", p)
 		}
 	}
-	sort.Strings(out.remove)
-	for p := range names {
+	for p := range req.names {
 		if !used[p] {
-			t.Errorf("name placeholder %s (%s) is unused; DynamoDB refuses unused names", p, names[p])
+			t.Errorf("name placeholder %s (%s) is unused; DynamoDB refuses unused names", p, req.names[p])
 		}
 	}
-	for p := range values {
+	for p := range req.values {
 		if !used[p] {
 			t.Errorf("value placeholder %s is unused; DynamoDB refuses unused values", p)
 		}
 	}
-	return out
 }
 
-func TestUpdateExpression(t *testing.T) {
+// written returns the attributes req's update expression writes (SET or REMOVE).
+func written(t *testing.T, req updateRequest) []string {
+	t.Helper()
+	var attrs []string
+	for _, clause := range regexp.MustCompile(`(SET|REMOVE) `).Split(req.update, -1) {
+		for _, item := range strings.Split(clause, ", ") {
+			name, _, _ := strings.Cut(strings.TrimSpace(item), " = ")
+			if name == "" {
+				continue
+			}
+			attr, ok := req.names[name]
+			if !ok {
+				t.Fatalf("update writes %q, which is not a name placeholder", name)
+			}
+			attrs = append(attrs, attr)
+		}
+	}
+	return attrs
+}
+
+// TestPhoneNumberUpdateExpression shows the whole update of each kind of patch, as DynamoDB
+// receives it. engine_test.go runs the same kinds of patch against both local engines.
+func TestPhoneNumberUpdateExpression(t *testing.T) {
 	t.Parallel()
 	const (
 		inbound = "https://customer.example/v2/inbound"
 		status  = "https://customer.example/status"
 		camp    = "78614b6c-fe7c-41e2-8e25-c9b3a3c91904"
 	)
-	exists := `(attribute_exists (id)) AND (org_id = "` + testOrgID + `")`
-	updatedAt := `"2026-04-27T09:30:00Z"`
-	differs := func(attr, value string) string {
-		return `(attribute_not_exists (` + attr + `)) OR (` + attr + ` <> "` + value + `")`
-	}
-	// A cleared field differs only when it holds a value: absent and NULL both read as cleared.
-	present := func(attr string) string {
-		return `(attribute_exists (` + attr + `)) AND (NOT (attribute_type (` + attr + `, "NULL")))`
-	}
+	const owned = "attribute_exists(#id) AND #org_id = :org_id AND "
 	tests := []struct {
 		name          string
 		changes       []phonenumbers.Change
-		wantSet       map[string]string
-		wantRemove    []string
+		wantUpdate    string
 		wantCondition string
+		wantValues    map[string]string
 	}{
 		{
 			name:          "one value is SET with updated_at",
 			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr("support-line")}},
-			wantSet:       map[string]string{"label": `"support-line"`, "updated_at": updatedAt},
-			wantCondition: exists + ` AND (` + differs("label", "support-line") + `)`,
+			wantUpdate:    "SET #updated_at = :now, #label = :label",
+			wantCondition: owned + "(attribute_not_exists(#label) OR #label <> :label)",
+			wantValues:    map[string]string{":label": "support-line"},
 		},
 		{
 			name:          "one cleared field is REMOVEd and updated_at SET",
 			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldStatusURL}},
-			wantSet:       map[string]string{"updated_at": updatedAt},
-			wantRemove:    []string{"status_url"},
-			wantCondition: exists + ` AND (` + present("status_url") + `)`,
+			wantUpdate:    "SET #updated_at = :now REMOVE #status_url",
+			wantCondition: owned + "(attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null))",
+			wantValues:    map[string]string{":null": "NULL"},
 		},
 		{
 			name: "values and clears mix, and any one difference is enough",
@@ -150,10 +113,12 @@ func TestUpdateExpression(t *testing.T) {
 				{Field: phonenumbers.FieldLabel},
 				{Field: phonenumbers.FieldCampaignID, Value: strPtr(camp)},
 			},
-			wantSet:    map[string]string{"inbound_url": strconv.Quote(inbound), "campaign_id": strconv.Quote(camp), "updated_at": updatedAt},
-			wantRemove: []string{"label", "status_url"},
-			wantCondition: exists + ` AND ((` + differs("inbound_url", inbound) + `) OR (` + present("status_url") + `) OR ` +
-				`(` + present("label") + `) OR (` + differs("campaign_id", camp) + `))`,
+			wantUpdate: "SET #updated_at = :now, #inbound_url = :inbound_url, #campaign_id = :campaign_id REMOVE #status_url, #label",
+			wantCondition: owned + "(attribute_not_exists(#inbound_url) OR #inbound_url <> :inbound_url" +
+				" OR attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null)" +
+				" OR attribute_exists(#label) AND NOT attribute_type(#label, :null)" +
+				" OR attribute_not_exists(#campaign_id) OR #campaign_id <> :campaign_id)",
+			wantValues: map[string]string{":inbound_url": inbound, ":campaign_id": camp, ":null": "NULL"},
 		},
 		{
 			name: "two values",
@@ -161,77 +126,94 @@ func TestUpdateExpression(t *testing.T) {
 				{Field: phonenumbers.FieldInboundURL, Value: strPtr(inbound)},
 				{Field: phonenumbers.FieldStatusURL, Value: strPtr(status)},
 			},
-			wantSet:       map[string]string{"inbound_url": strconv.Quote(inbound), "status_url": strconv.Quote(status), "updated_at": updatedAt},
-			wantCondition: exists + ` AND ((` + differs("inbound_url", inbound) + `) OR (` + differs("status_url", status) + `))`,
+			wantUpdate: "SET #updated_at = :now, #inbound_url = :inbound_url, #status_url = :status_url",
+			wantCondition: owned + "(attribute_not_exists(#inbound_url) OR #inbound_url <> :inbound_url" +
+				" OR attribute_not_exists(#status_url) OR #status_url <> :status_url)",
+			wantValues: map[string]string{":inbound_url": inbound, ":status_url": status},
 		},
 		{
 			name:          "value with quotes and expression syntax stays a value",
-			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr(`x", org_id = :0 #1`)}},
-			wantSet:       map[string]string{"label": strconv.Quote(`x", org_id = :0 #1`), "updated_at": updatedAt},
-			wantCondition: exists + ` AND ((attribute_not_exists (label)) OR (label <> ` + strconv.Quote(`x", org_id = :0 #1`) + `))`,
+			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr(`x", org_id = :0 #1) OR (true`)}},
+			wantUpdate:    "SET #updated_at = :now, #label = :label",
+			wantCondition: owned + "(attribute_not_exists(#label) OR #label <> :label)",
+			wantValues:    map[string]string{":label": `x", org_id = :0 #1) OR (true`},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			expr, err := updateExpression(testOrgID, tt.changes, testNow)
+			req, err := phoneNumberUpdate(testOrgID, tt.changes, formatTime(testNow))
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}
-			got := resolve(t, expr)
-			if fmt.Sprint(got.set) != fmt.Sprint(tt.wantSet) {
-				t.Errorf("got SET %v, want %v", got.set, tt.wantSet)
+			if req.update != tt.wantUpdate {
+				t.Errorf("got update\n\t%s\nwant\n\t%s", req.update, tt.wantUpdate)
 			}
-			if fmt.Sprint(got.remove) != fmt.Sprint(sorted(tt.wantRemove)) {
-				t.Errorf("got REMOVE %v, want %v", got.remove, sorted(tt.wantRemove))
+			if req.condition != tt.wantCondition {
+				t.Errorf("got condition\n\t%s\nwant\n\t%s", req.condition, tt.wantCondition)
 			}
-			if got.condition != tt.wantCondition {
-				t.Errorf("got condition\n\t%s\nwant\n\t%s", got.condition, tt.wantCondition)
+			checkPlaceholders(t, req)
+			wantValues := map[string]string{":org_id": testOrgID, ":now": "2026-04-27T09:30:00Z"}
+			for k, v := range tt.wantValues {
+				wantValues[k] = v
 			}
-			for _, forbidden := range []string{"id", "org_id", "number", "number_type", "sms_enabled", "mms_enabled", "created_at",
-				"carrier_line_option_status", "carrier_line_option_propagated_at"} {
-				if _, ok := got.set[forbidden]; ok {
-					t.Errorf("got SET of %s, which a PATCH must never write", forbidden)
+			gotValues := map[string]string{}
+			for k, v := range req.values {
+				s, ok := v.(*types.AttributeValueMemberS)
+				if !ok {
+					t.Fatalf("value %s is %T, want a string", k, v)
 				}
-				for _, r := range got.remove {
-					if r == forbidden {
-						t.Errorf("got REMOVE of %s, which a PATCH must never write", forbidden)
-					}
+				gotValues[k] = s.Value
+			}
+			if fmt.Sprint(gotValues) != fmt.Sprint(wantValues) {
+				t.Errorf("got values %v, want %v", gotValues, wantValues)
+			}
+			for _, attr := range written(t, req) {
+				if slices.Contains([]string{"id", "org_id", "number", "number_type", "sms_enabled", "mms_enabled", "created_at",
+					"carrier_line_option_status", "carrier_line_option_propagated_at"}, attr) {
+					t.Errorf("update writes %s, which a PATCH must never write", attr)
 				}
 			}
 		})
 	}
 }
 
-func TestUpdateExpressionWritesUpdatedAtInUTC(t *testing.T) {
+func TestEveryUpdatableFieldHasExpressions(t *testing.T) {
+	t.Parallel()
+	for _, f := range phonenumbers.UpdatableFields {
+		e, ok := expressionOf(f.Name)
+		if !ok {
+			t.Errorf("field %s has no entry in fieldExpressions", f.Name)
+			continue
+		}
+		if e.name != "#"+e.attr || e.value != ":"+e.attr {
+			t.Errorf("field %s: placeholders %s and %s, want #%s and :%s", f.Name, e.name, e.value, e.attr, e.attr)
+		}
+	}
+	if len(fieldExpressions) != len(phonenumbers.UpdatableFields) {
+		t.Errorf("fieldExpressions has %d entries, want one per updatable field (%d)", len(fieldExpressions), len(phonenumbers.UpdatableFields))
+	}
+}
+
+func TestUpdateWritesUpdatedAtInUTC(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		now  time.Time
 		want string
 	}{
-		{name: "UTC time is written as is", now: testNow, want: `"2026-04-27T09:30:00Z"`},
-		{name: "zoned time is converted to UTC", now: time.Date(2026, 4, 27, 11, 30, 0, 0, time.FixedZone("CEST", 2*3600)), want: `"2026-04-27T09:30:00Z"`},
-		{name: "sub-second precision is dropped", now: testNow.Add(987 * time.Millisecond), want: `"2026-04-27T09:30:00Z"`},
+		{name: "UTC time is written as is", now: testNow, want: "2026-04-27T09:30:00Z"},
+		{name: "zoned time is converted to UTC", now: time.Date(2026, 4, 27, 11, 30, 0, 0, time.FixedZone("CEST", 2*3600)), want: "2026-04-27T09:30:00Z"},
+		{name: "sub-second precision is dropped", now: testNow.Add(987 * time.Millisecond), want: "2026-04-27T09:30:00Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			expr, err := updateExpression(testOrgID, []phonenumbers.Change{{Field: phonenumbers.FieldLabel}}, tt.now)
-			if err != nil {
-				t.Fatalf("got error %v, want none", err)
-			}
-			if got := resolve(t, expr).set["updated_at"]; got != tt.want {
+			if got := formatTime(tt.now); got != tt.want {
 				t.Errorf("got updated_at %s, want %s", got, tt.want)
 			}
 		})
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
 }
 
 // responseError builds the error the SDK returns for an HTTP response with the given status.

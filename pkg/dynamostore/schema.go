@@ -32,11 +32,34 @@ const (
 	PhoneNumbersHashKey = "id"
 )
 
-// Attribute names used in expressions and in the ownership check.
+// Attribute names: the one listing of how items are stored. Items are encoded and decoded by hand
+// with these names (items.go), and expressions use them as placeholders (expressions.go).
 const (
+	// Shared by the three tables' items.
 	attrID        = "id"
 	attrOrgID     = "org_id"
-	attrUpdatedAt = "updated_at"
+	attrCreatedAt = "created_at"
+
+	// API keys (the key itself is APIKeysHashKey).
+	attrScopes    = "scopes"
+	attrPrefix    = "prefix"
+	attrLabel     = "label"
+	attrRevokedAt = "revoked_at"
+
+	// Campaigns.
+	attrStatus = "status"
+
+	// Phone numbers (attrLabel too).
+	attrNumber                        = "number"
+	attrNumberType                    = "number_type"
+	attrInboundURL                    = "inbound_url"
+	attrStatusURL                     = "status_url"
+	attrCampaignID                    = "campaign_id"
+	attrCarrierLineOptionStatus       = "carrier_line_option_status"
+	attrCarrierLineOptionPropagatedAt = "carrier_line_option_propagated_at"
+	attrSMSEnabled                    = "sms_enabled"
+	attrMMSEnabled                    = "mms_enabled"
+	attrUpdatedAt                     = "updated_at"
 )
 
 // CreateTableInputs returns the definition of each table as the store expects it: the one place

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -38,29 +36,35 @@ func New(db API, tables Tables) *Store {
 // FindAPIKey reads the key stored under secretHash. The read is strongly consistent so that a
 // revocation is honoured from the moment it is written.
 func (s *Store) FindAPIKey(ctx context.Context, secretHash string) (phonenumbers.APIKey, error) {
-	var item APIKeyItem
-	found, err := s.getItem(ctx, s.tables.APIKeys, APIKeysHashKey, secretHash, &item)
+	item, err := s.getItem(ctx, s.tables.APIKeys, APIKeysHashKey, secretHash)
 	if err != nil {
-		return phonenumbers.APIKey{}, fmt.Errorf("get api key: %w", err)
+		return phonenumbers.APIKey{}, storageError("get api key", err)
 	}
-	if !found {
+	if item == nil {
 		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
 	}
-	return item.apiKey(), nil
+	key, err := decodeAPIKey(item)
+	if err != nil {
+		return phonenumbers.APIKey{}, fmt.Errorf("decode api key: %w", err)
+	}
+	return key, nil
 }
 
 // FindCampaign reads the campaign with the given id, whatever its organization: the caller
 // compares organizations.
 func (s *Store) FindCampaign(ctx context.Context, id string) (phonenumbers.Campaign, error) {
-	var item CampaignItem
-	found, err := s.getItem(ctx, s.tables.Campaigns, CampaignsHashKey, id, &item)
+	item, err := s.getItem(ctx, s.tables.Campaigns, CampaignsHashKey, id)
 	if err != nil {
-		return phonenumbers.Campaign{}, fmt.Errorf("get campaign %s: %w", id, err)
+		return phonenumbers.Campaign{}, storageError("get campaign "+id, err)
 	}
-	if !found {
+	if item == nil {
 		return phonenumbers.Campaign{}, phonenumbers.ErrNotFound()
 	}
-	return item.campaign(), nil
+	c, err := decodeCampaign(item)
+	if err != nil {
+		return phonenumbers.Campaign{}, fmt.Errorf("decode campaign %s: %w", id, err)
+	}
+	return c, nil
 }
 
 // UpdatePhoneNumber applies patch to the phone number id of organization orgID in one
@@ -74,17 +78,17 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	if len(changes) == 0 {
 		return s.ownedPhoneNumber(ctx, orgID, id)
 	}
-	expr, err := updateExpression(orgID, changes, now)
+	expr, err := phoneNumberUpdate(orgID, changes, formatTime(now))
 	if err != nil {
 		return phonenumbers.PhoneNumber{}, fmt.Errorf("build update expression: %w", err)
 	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.tables.PhoneNumbers),
 		Key:                                 stringKey(PhoneNumbersHashKey, id),
-		UpdateExpression:                    expr.Update(),
-		ConditionExpression:                 expr.Condition(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
+		UpdateExpression:                    aws.String(expr.update),
+		ConditionExpression:                 aws.String(expr.condition),
+		ExpressionAttributeNames:            expr.names,
+		ExpressionAttributeValues:           expr.values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -101,57 +105,13 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	return ownedItem(out.Attributes, orgID)
 }
 
-// updateExpression builds the SET/REMOVE update and its condition for the given changes.
-func updateExpression(orgID string, changes []phonenumbers.Change, now time.Time) (expression.Expression, error) {
-	update := expression.Set(expression.Name(attrUpdatedAt), expression.Value(formatTime(now)))
-	var differs []expression.ConditionBuilder
-	for _, c := range changes {
-		name := expression.Name(fieldAttribute[c.Field])
-		if c.Value == nil {
-			update = update.Remove(name)
-			// A NULL attribute already reads as cleared: removing it changes nothing visible.
-			differs = append(differs, expression.And(
-				expression.AttributeExists(name),
-				expression.Not(name.AttributeType(expression.Null)),
-			))
-			continue
-		}
-		value := expression.Value(*c.Value)
-		update = update.Set(name, value)
-		differs = append(differs, expression.Or(expression.AttributeNotExists(name), name.NotEqual(value)))
-	}
-	changed := differs[0]
-	if len(differs) > 1 {
-		changed = expression.Or(differs[0], differs[1], differs[2:]...)
-	}
-	condition := expression.And(
-		expression.AttributeExists(expression.Name(attrID)),
-		expression.Name(attrOrgID).Equal(expression.Value(orgID)),
-		changed,
-	)
-	return expression.NewBuilder().WithUpdate(update).WithCondition(condition).Build()
-}
-
-// fieldAttribute maps each updatable field (phonenumbers.UpdatableFields) to the attribute that
-// stores it: the store's one listing of the updatable fields.
-var fieldAttribute = map[phonenumbers.Field]string{
-	phonenumbers.FieldInboundURL: "inbound_url",
-	phonenumbers.FieldStatusURL:  "status_url",
-	phonenumbers.FieldLabel:      "label",
-	phonenumbers.FieldCampaignID: "campaign_id",
-}
-
 // ownedPhoneNumber reads the phone number and returns it if orgID owns it.
 func (s *Store) ownedPhoneNumber(ctx context.Context, orgID, id string) (phonenumbers.PhoneNumber, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.tables.PhoneNumbers),
-		Key:            stringKey(PhoneNumbersHashKey, id),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, s.tables.PhoneNumbers, PhoneNumbersHashKey, id)
 	if err != nil {
 		return phonenumbers.PhoneNumber{}, storageError("get phone number", err)
 	}
-	return ownedItem(out.Item, orgID)
+	return ownedItem(item, orgID)
 }
 
 // ownedItem decodes a phone number item, reporting a missing item and another organization's item
@@ -163,37 +123,30 @@ func ownedItem(item map[string]types.AttributeValue, orgID string) (phonenumbers
 	if !ok || owner.Value != orgID {
 		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
 	}
-	var stored PhoneNumberItem
-	if err := attributevalue.UnmarshalMap(item, &stored); err != nil {
-		return phonenumbers.PhoneNumber{}, fmt.Errorf("decode phone number: %w", err)
-	}
-	number, err := stored.phoneNumber()
+	number, err := decodePhoneNumber(item)
 	if err != nil {
-		return phonenumbers.PhoneNumber{}, fmt.Errorf("decode phone number %s: %w", stored.ID, err)
+		return phonenumbers.PhoneNumber{}, fmt.Errorf("decode phone number %s: %w", number.ID, err)
 	}
 	return number, nil
 }
 
-// getItem reads one item by its string partition key with a strongly consistent read and decodes
-// it into out. It reports whether the item exists.
-func (s *Store) getItem(ctx context.Context, table, hashKey, key string, out any) (bool, error) {
+// getItem reads one item by its string partition key with a strongly consistent read; nil when
+// there is none. Its error is the SDK's, for the caller to wrap with what it was reading.
+func (s *Store) getItem(ctx context.Context, table, hashKey, key string) (map[string]types.AttributeValue, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(table),
 		Key:            stringKey(hashKey, key),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return false, storageError("get item", err)
+		return nil, err
 	}
 	if len(res.Item) == 0 {
-		return false, nil
+		return nil, nil
 	}
-	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
-		return false, fmt.Errorf("decode item: %w", err)
-	}
-	return true, nil
+	return res.Item, nil
 }
 
 func stringKey(name, value string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: value}}
+	return map[string]types.AttributeValue{name: stringValue(value)}
 }

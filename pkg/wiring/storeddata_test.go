@@ -3,8 +3,6 @@ package wiring_test
 import (
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sms-platform/phone-numbers/local/enginetest"
@@ -14,22 +12,12 @@ import (
 // Tests of items that this service would never write itself but may find in its table: written
 // by other services, by hand, or by older code.
 
-// storeRaw overwrites the item of number id with edit applied to it, bypassing the store.
-func storeRaw(t *testing.T, env *enginetest.Env, id string, edit func(item map[string]types.AttributeValue)) {
-	t.Helper()
-	item := env.GetPhoneNumberItem(t, id)
-	edit(item)
-	if _, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(env.Tables.PhoneNumbers), Item: item}); err != nil {
-		t.Fatalf("put item: %v", err)
-	}
-}
-
 func TestClearingANullAttributeChangesNothing(t *testing.T) {
 	t.Parallel()
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		w := newWorld(t, env)
 		n := w.putNumber(t, nil)
-		storeRaw(t, env, n.ID, func(item map[string]types.AttributeValue) {
+		env.EditPhoneNumberItem(t, n.ID, func(item map[string]types.AttributeValue) {
 			item["label"] = &types.AttributeValueMemberNULL{Value: true}
 		})
 		before := env.GetPhoneNumberItem(t, n.ID)
@@ -51,7 +39,7 @@ func TestForeignNumberIsNotFoundEvenWhenItsItemIsCorrupt(t *testing.T) {
 			n.OrgID = orgB
 			n.CampaignID = ptr(w.orgBCampaign)
 		})
-		storeRaw(t, env, foreign.ID, func(item map[string]types.AttributeValue) {
+		env.EditPhoneNumberItem(t, foreign.ID, func(item map[string]types.AttributeValue) {
 			item["sms_enabled"] = &types.AttributeValueMemberS{Value: "yes"}
 		})
 		for _, body := range []string{`{}`, `{"label":"hijacked"}`} {
@@ -71,7 +59,7 @@ func TestCorruptTimestampIsAnInternalErrorNotTheZeroTime(t *testing.T) {
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		w := newWorld(t, env)
 		n := w.putNumber(t, nil)
-		storeRaw(t, env, n.ID, func(item map[string]types.AttributeValue) {
+		env.EditPhoneNumberItem(t, n.ID, func(item map[string]types.AttributeValue) {
 			item["created_at"] = &types.AttributeValueMemberS{Value: "yesterday"}
 		})
 

@@ -567,10 +567,10 @@ func TestEveryReadIsStronglyConsistent(t *testing.T) {
 		})
 		n := w.putNumber(t, nil)
 
-		// The key lookup and the campaign lookup, then (dynalite returns no old item) the
-		// fallback read of a no-op.
+		// The key lookup and the campaign lookup of an update, then those of a missing number
+		// and, as its failed condition returns no old item, the fallback read.
 		checkSuccess(t, pw.patch(t, n.ID, `{"campaign_id":"`+w.activeCampaign2+`"}`), env.GetPhoneNumberItem(t, n.ID))
-		checkSuccess(t, pw.patch(t, n.ID, `{"campaign_id":"`+w.activeCampaign2+`"}`), env.GetPhoneNumberItem(t, n.ID))
+		checkError(t, pw.patch(t, newUUID(), `{"campaign_id":"`+w.activeCampaign2+`"}`), want404)
 
 		mu.Lock()
 		defer mu.Unlock()

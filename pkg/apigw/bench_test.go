@@ -43,7 +43,7 @@ func (benchCampaigns) FindCampaign(context.Context, string) (phonenumbers.Campai
 // benchNumbers answers an update with the stored number the patch produces, as the store does.
 type benchNumbers struct{ stored phonenumbers.PhoneNumber }
 
-func (b benchNumbers) UpdatePhoneNumber(_ context.Context, _, _ string, p phonenumbers.Patch, now time.Time) (phonenumbers.PhoneNumber, error) {
+func (b benchNumbers) UpdatePhoneNumber(_ context.Context, _, _ string, p phonenumbers.Patch, _ phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
 	n := b.stored
 	if p.InboundURL != nil {
 		n.InboundURL = p.InboundURL

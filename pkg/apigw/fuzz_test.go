@@ -115,7 +115,7 @@ type memNumbers struct {
 
 var _ phonenumbers.PhoneNumberUpdater = (*memNumbers)(nil)
 
-func (m *memNumbers) UpdatePhoneNumber(_ context.Context, orgID, id string, patch phonenumbers.Patch, now time.Time) (phonenumbers.PhoneNumber, error) {
+func (m *memNumbers) UpdatePhoneNumber(_ context.Context, orgID, id string, patch phonenumbers.Patch, _ phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
 	m.calls.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()

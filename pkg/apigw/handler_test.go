@@ -527,7 +527,7 @@ func (fakeCampaigns) FindCampaign(context.Context, string) (phonenumbers.Campaig
 
 type fakeNumbers struct{}
 
-func (fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, p phonenumbers.Patch, now time.Time) (phonenumbers.PhoneNumber, error) {
+func (fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, p phonenumbers.Patch, _ phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
 	return phonenumbers.PhoneNumber{ID: id, OrgID: org, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
 		InboundURL: p.InboundURL, Label: p.Label, CreatedAt: now, UpdatedAt: now}, nil
 }

@@ -164,7 +164,7 @@ func TestEveryExpressionCaseOnEveryEngine(t *testing.T) {
 				})
 				before := env.GetPhoneNumberItem(t, n.ID)
 
-				got, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, patchOf(tc.patches), patchedAt)
+				got, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, patchOf(tc.patches), phonenumbers.Precondition{}, patchedAt)
 				if err != nil {
 					t.Fatalf("UpdatePhoneNumber: %v", err)
 				}
@@ -214,7 +214,7 @@ func TestMissingAndForeignNumbersAreNotFoundOnEveryEngine(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := render(env.GetPhoneNumberItem(t, foreign.ID))
-				_, err := store.UpdatePhoneNumber(t.Context(), orgA, tc.id, tc.patch, patchedAt)
+				_, err := store.UpdatePhoneNumber(t.Context(), orgA, tc.id, tc.patch, phonenumbers.Precondition{}, patchedAt)
 				if kind := phonenumbers.KindOf(err); kind != phonenumbers.KindNotFound {
 					t.Errorf("got error %v (%v), want not found", err, kind)
 				}

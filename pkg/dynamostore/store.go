@@ -73,7 +73,7 @@ func (s *Store) FindCampaign(ctx context.Context, id string) (phonenumbers.Campa
 // least one field, so a patch that changes nothing writes nothing. When the condition fails, the
 // old item DynamoDB returns (ReturnValuesOnConditionCheckFailure) tells a no-op from a missing or
 // foreign number without another round trip; engines that do not return it get one fallback read.
-func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch phonenumbers.Patch, now time.Time) (phonenumbers.PhoneNumber, error) {
+func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
 	changes := patch.Changes()
 	if len(changes) == 0 {
 		return s.ownedPhoneNumber(ctx, orgID, id)

@@ -97,6 +97,8 @@ func (p Patch) Changes() []Change {
 type UpdateInput struct {
 	PhoneNumberID string
 	Patch         Patch
+	// Precondition is the If-Match the write must satisfy.
+	Precondition Precondition
 }
 
 // ParseUpdateInput runs the contract's checks 3 to 8, in order, on the parts of the request that
@@ -122,7 +124,7 @@ func ParseUpdateInput(req UpdateRequest) (UpdateInput, error) {
 	if err != nil {
 		return UpdateInput{}, err
 	}
-	return UpdateInput{PhoneNumberID: normalizedID, Patch: patch}, nil
+	return UpdateInput{PhoneNumberID: normalizedID, Patch: patch, Precondition: req.Precondition}, nil
 }
 
 // member is one name/value pair of the top-level object, value still raw JSON.

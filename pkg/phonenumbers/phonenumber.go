@@ -84,8 +84,10 @@ type CampaignFinder interface {
 
 // PhoneNumberUpdater applies a patch to a phone number of an organization in one conditional
 // write. It returns the phone number as stored afterwards; a patch that changes no stored value
-// leaves the item, updated_at included, untouched. A number that does not exist or belongs to
-// another organization is an error of KindNotFound.
+// leaves the item, updated_at and version included, untouched. A number that does not exist or
+// belongs to another organization is an error of KindNotFound; a number of the organization
+// whose version cond does not match is PreconditionFailed with its version, and nothing is
+// written. The version check is part of the write's condition, not a read before it.
 type PhoneNumberUpdater interface {
-	UpdatePhoneNumber(ctx context.Context, orgID, id string, patch Patch, now time.Time) (PhoneNumber, error)
+	UpdatePhoneNumber(ctx context.Context, orgID, id string, patch Patch, cond Precondition, now time.Time) (PhoneNumber, error)
 }

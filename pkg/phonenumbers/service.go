@@ -39,6 +39,8 @@ type UpdateRequest struct {
 	// size or its encoding), as an *Error of the kind to report; Body is then empty. It is
 	// reported in the contract's place for it, after authentication and the path id.
 	BodyErr error
+	// Precondition is the request's If-Match; the zero Precondition when none was sent.
+	Precondition Precondition
 }
 
 // Format prints the request with its body redacted, whatever the verb, so that logging a request
@@ -124,9 +126,9 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 		}
 	}
 
-	number, err := s.numbers.UpdatePhoneNumber(ctx, principal.OrgID, input.PhoneNumberID, input.Patch, s.now().UTC())
+	number, err := s.numbers.UpdatePhoneNumber(ctx, principal.OrgID, input.PhoneNumberID, input.Patch, input.Precondition, s.now().UTC())
 	if err != nil {
-		if KindOf(err) == KindNotFound {
+		if kind := KindOf(err); kind == KindNotFound || kind == KindPreconditionFailed {
 			return result, err
 		}
 		return result, fmt.Errorf("update phone number %s: %w", input.PhoneNumberID, err)

@@ -131,14 +131,15 @@ type fakeNumbers struct {
 	org   string
 	id    string
 	patch phonenumbers.Patch
+	cond  phonenumbers.Precondition
 	now   time.Time
 }
 
-func (f *fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, patch phonenumbers.Patch, now time.Time) (phonenumbers.PhoneNumber, error) {
+func (f *fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	f.org, f.id, f.patch, f.now = org, id, patch, now
+	f.org, f.id, f.patch, f.cond, f.now = org, id, patch, cond, now
 	return f.number, f.err
 }
 

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"encoding/json"
+	"math"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sms-platform/phone-numbers/local/cmd/bench/plain"
+	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
 func TestMakefileBuildFlagsAreSplitLikeAShell(t *testing.T) {
@@ -34,25 +42,29 @@ func TestMakefileBuildFlagsAreSplitLikeAShell(t *testing.T) {
 	}
 }
 
-func TestBenchOutputGivesEachBenchmarksMedian(t *testing.T) {
+func TestBenchOutputGivesEachRunsFigures(t *testing.T) {
 	t.Parallel()
 	out := `goos: linux
-BenchmarkHandlerSuccess-2            	   10000	    30000 ns/op	    5710 B/op	      81 allocs/op
-BenchmarkHandlerSuccess-2            	   54716	    10000 ns/op	    5708 B/op	      81 allocs/op
-BenchmarkHandlerSuccess-2            	   65181	    20000 ns/op	    5708 B/op	      81 allocs/op
-BenchmarkHandlerValidationFailed-2   	   66747	    27822 ns/op	    5355 B/op	      85 allocs/op
-BenchmarkHandlerUnauthorized-2       	   73138	    16965 ns/op	    5011 B/op	      84 allocs/op
+BenchmarkFullPath-2                      	   10000	    230000 ns/op	   41000 B/op	     928 allocs/op
+BenchmarkFullPathReference               	   20000	     90000.5 ns/op	   20000 B/op	     400 allocs/op
+BenchmarkFullPath-2                      	   10000	    240000 ns/op	   41001 B/op	     929 allocs/op
 PASS
 `
 	got, err := parseBenchOutput(out)
 	if err != nil {
 		t.Fatalf("parseBenchOutput: %v", err)
 	}
-	if want := (benchResult{nsPerOp: 20000, bytesPerOp: 5708, allocsPerOp: 81, runs: 3}); got["BenchmarkHandlerSuccess"] != want {
-		t.Errorf("success = %+v, want %+v", got["BenchmarkHandlerSuccess"], want)
+	want := map[string][]benchResult{
+		"BenchmarkFullPath":          {{230000, 41000, 928}, {240000, 41001, 929}},
+		"BenchmarkFullPathReference": {{90000.5, 20000, 400}},
 	}
-	if _, err := parseBenchOutput("PASS\n"); err == nil {
-		t.Error("output without results gave no error")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"PASS\n", "BenchmarkFullPath-2  100  5 ns/op\n", "BenchmarkFullPath-2  100  x ns/op  1 B/op  1 allocs/op\n"} {
+		if _, err := parseBenchOutput(bad); err == nil {
+			t.Errorf("parseBenchOutput(%q) gave no error", bad)
+		}
 	}
 }
 
@@ -73,9 +85,6 @@ func TestReportWriterReadsTheEmulatorsLines(t *testing.T) {
 			t.Errorf("REPORT Duration = %v, %v; want %v", got, err, want)
 		}
 	}
-	if got := w.requestDurations(); !slices.Equal(got, []float64{8.836}) {
-		t.Errorf("request durations = %v, want [8.836]", got)
-	}
 }
 
 func TestPercentileIsNearestRank(t *testing.T) {
@@ -89,5 +98,119 @@ func TestPercentileIsNearestRank(t *testing.T) {
 	}
 	if got := l.percentile(0.99); got != 99*time.Millisecond {
 		t.Errorf("p99 = %s, want 99ms", got)
+	}
+}
+
+func TestRatioIsTakenPerRepetition(t *testing.T) {
+	t.Parallel()
+	r := compared("m", "", unitMs, []float64{2, 3, 4}, []float64{1, 2, 4}, nil)
+	// Per repetition: 2, 1.5, 1; not the ratio of the medians (3/2).
+	if want := (summary{median: 1.5, min: 1, max: 2, n: 3}); *r.ratio != want {
+		t.Errorf("ratio = %+v, want %+v", *r.ratio, want)
+	}
+	if want := (summary{median: 3, min: 2, max: 4, n: 3}); r.ours != want {
+		t.Errorf("ours = %+v, want %+v", r.ours, want)
+	}
+	if r.met() != nil {
+		t.Error("a row without a target has a verdict")
+	}
+}
+
+func TestTargetIsMetOnlyByTheWholeRange(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name            string
+		target          *target
+		ours, reference []float64
+		want            bool
+	}{
+		{"ratio at most, all within", targetE2EP50, []float64{1.2, 1.3, 1.1}, []float64{1, 1, 1}, true},
+		{"ratio at most, median within but max above", targetE2EP50, []float64{1.0, 1.1, 1.4}, []float64{1, 1, 1}, false},
+		{"ratio at least, all above", targetThroughput, []float64{0.7, 0.9, 1}, []float64{1, 1, 1}, true},
+		{"ratio at least, min below", targetThroughput, []float64{0.69, 0.9, 1}, []float64{1, 1, 1}, false},
+		{"absolute at most, max on the bound", targetHandlerAlloc, []float64{598, 600, 599}, []float64{300, 300, 300}, true},
+		{"absolute at most, one run above", targetHandlerAlloc, []float64{598, 601, 599}, []float64{300, 300, 300}, false},
+		{"absolute below, on the bound", targetBootstrap, []float64{10_000_000}, []float64{5e6}, false},
+		{"absolute below, under it", targetBootstrap, []float64{9_999_999}, []float64{5e6}, true},
+		{"no measurement", targetE2EP50, nil, nil, false},
+	} {
+		r := compared("m", "", unitMs, tt.ours, tt.reference, tt.target)
+		if got := *r.met(); got != tt.want {
+			t.Errorf("%s: met = %v, want %v (ours %+v, ratio %+v)", tt.name, got, tt.want, r.ours, *r.ratio)
+		}
+	}
+}
+
+func TestJSONHasOneObjectPerRowWithTheIssuesFields(t *testing.T) {
+	t.Parallel()
+	rows := []row{
+		compared("e2e-p50-sequential", "p50", unitMs, []float64{2, 2.2, 2.4}, []float64{2, 2, 2}, targetE2EP50),
+		compared("e2e-p99-sequential", "p99", unitMs, []float64{5}, []float64{4}, nil),
+	}
+	var buf strings.Builder
+	if err := printJSON(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), buf.String())
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"measure": "e2e-p50-sequential", "unit": "ms", "ours": 2.2, "reference": 2.0, "ratio": 1.1,
+		"ratio_min": 1.0, "ratio_max": 1.2, "target": "<= 1.3x", "met": true, "repetitions": 3.0,
+	}
+	for k, v := range want {
+		got, ok := first[k]
+		if f, isFloat := v.(float64); isFloat && ok {
+			if g, _ := got.(float64); math.Abs(g-f) > 1e-9 {
+				t.Errorf("%s = %v, want %v", k, got, v)
+			}
+			continue
+		}
+		if !ok || got != v {
+			t.Errorf("%s = %v, want %v", k, got, v)
+		}
+	}
+	var second map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
+		t.Fatal(err)
+	}
+	if second["target"] != nil || second["met"] != nil {
+		t.Errorf("a row without a target: target %v, met %v; want null, null", second["target"], second["met"])
+	}
+}
+
+func TestTableShowsRatioRangeAndVerdict(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	printTable(&buf, []row{
+		compared("throughput-8-clients", "req/s", unitReqS, []float64{600, 700, 650}, []float64{1000, 1000, 1000}, targetThroughput),
+		compared("handler-path-allocs", "allocs", unitAllocs, []float64{900, 928, 910}, []float64{400, 400, 400}, targetHandlerAlloc),
+		compared("bootstrap-size-arm64", "size", unitBytes, []float64{8_126_590}, []float64{5_832_830}, targetBootstrap),
+	})
+	for _, want := range []string{
+		"| `throughput-8-clients` | req/s | 650 req/s | 1,000 req/s | 0.65x (0.60–0.70) | ≥ 0.7x | **no** |",
+		"| `handler-path-allocs` | allocs | 910 (900–928) | 400 | 2.27x (2.25–2.32) | ≤ 600 | **no** |",
+		"| `bootstrap-size-arm64` | size | 8.13 MB | 5.83 MB | 1.39x | < 10.00 MB | yes |",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestPlainReadsTheFunctionsTableVariables(t *testing.T) {
+	t.Parallel()
+	if plain.EnvAPIKeysTable != dynamostore.EnvAPIKeysTable || plain.EnvPhoneNumbersTable != dynamostore.EnvPhoneNumbersTable {
+		t.Errorf("plain reads %s and %s, the function %s and %s", plain.EnvAPIKeysTable, plain.EnvPhoneNumbersTable,
+			dynamostore.EnvAPIKeysTable, dynamostore.EnvPhoneNumbersTable)
+	}
+	secret, _ := phonenumbers.ParseSecret(cannedSecret)
+	if got, want := plain.HashSecret(cannedSecret), phonenumbers.HashSecret(secret); got != want {
+		t.Errorf("plain.HashSecret = %s, the store's key is %s", got, want)
 	}
 }

@@ -17,23 +17,29 @@ import (
 const (
 	functionPkg = "./functions/update-phone-number"
 	minimalPkg  = "./local/cmd/bench/minimal"
+	runPkg      = "./local/cmd/run"
+	benchPkg    = "./local/cmd/bench"
 )
 
-// builds holds the bootstraps the bench runs and measures.
+// builds holds the executables the bench runs and measures.
 type builds struct {
 	dir string
-	// flags are the Makefile's GO_BUILD_FLAGS, as used for every build.
+	// flags are the Makefile's GO_BUILD_FLAGS, as used for every bootstrap.
 	flags []string
 	// oursHost and minimalHost run under the emulator on this machine.
 	oursHost, minimalHost string
+	// run is make run's server; test is this package's test binary, holding the full-path
+	// benchmarks.
+	run, test string
 	// Sizes of the arm64 (deployed) builds, and of their zips.
 	oursSize, minimalSize       int64
 	oursZipSize, minimalZipSize int64
 }
 
-// buildBootstraps builds the function and the minimal bootstrap for this machine and for arm64,
-// with the Makefile's flags, into a fresh temporary directory.
-func buildBootstraps(ctx context.Context, o options) (*builds, error) {
+// buildAll builds, into a fresh temporary directory: the function and the minimal bootstrap for
+// this machine and for arm64, with the Makefile's flags; make run's server as make run builds
+// it; and this package's test binary.
+func buildAll(ctx context.Context, o options) (*builds, error) {
 	flags, err := makefileBuildFlags("Makefile")
 	if err != nil {
 		return nil, err
@@ -50,15 +56,25 @@ func buildBootstraps(ctx context.Context, o options) (*builds, error) {
 	minimalArm := filepath.Join(dir, "arm64", "minimal", "bootstrap")
 	b.oursHost = filepath.Join(dir, "host", "ours", "bootstrap")
 	b.minimalHost = filepath.Join(dir, "host", "minimal", "bootstrap")
+	b.run, b.test = filepath.Join(dir, "host", "run"), filepath.Join(dir, "host", "bench.test")
 	for _, x := range []build{
 		{o.function, runtime.GOARCH, b.oursHost},
 		{minimalPkg, runtime.GOARCH, b.minimalHost},
 		{o.function, "arm64", oursArm},
 		{minimalPkg, "arm64", minimalArm},
+		{runPkg, runtime.GOARCH, b.run},
+		{benchPkg, runtime.GOARCH, b.test},
 	} {
 		start := time.Now()
-		args := append([]string{"build"}, flags...)
-		args = append(args, "-o", x.out, x.pkg)
+		var args []string
+		switch x.pkg {
+		case runPkg:
+			args = []string{"build", "-o", x.out, x.pkg}
+		case benchPkg:
+			args = []string{"test", "-c", "-o", x.out, x.pkg}
+		default:
+			args = append(append([]string{"build"}, flags...), "-o", x.out, x.pkg)
+		}
 		cmd := exec.CommandContext(ctx, o.goBin, args...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+x.goarch)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -156,6 +172,16 @@ func zipSize(path string) (int64, error) {
 		return 0, err
 	}
 	return int64(buf.Len()), nil
+}
+
+// rows returns the size rows.
+func (b *builds) rows() []row {
+	return []row{
+		compared("bootstrap-size-arm64", "arm64 bootstrap, as make build builds it", unitBytes,
+			[]float64{float64(b.oursSize)}, []float64{float64(b.minimalSize)}, targetBootstrap),
+		compared("zip-size-arm64", "arm64 deployment zip (deflate)", unitBytes,
+			[]float64{float64(b.oursZipSize)}, []float64{float64(b.minimalZipSize)}, nil),
+	}
 }
 
 func commandOutput(ctx context.Context, name string, args ...string) (string, error) {

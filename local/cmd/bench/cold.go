@@ -4,195 +4,185 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/sms-platform/phone-numbers/local/rie"
 )
 
-// coldResults are the emulator runs of both bootstraps, in milliseconds.
-type coldResults struct {
-	// Start is the time from starting the emulator to the first response: the emulator's own
-	// start, the bootstrap's start and init, and the first event.
-	oursStart, minimalStart []float64
-	// ColdInvoke is the Duration of the first invoke's REPORT line: the emulator starts the
-	// bootstrap on the first invoke (its "Init Duration" only times the call that launches it),
-	// so this is the bootstrap's start, init and first event, without the emulator's own start.
-	oursColdInvoke, minimalColdInvoke []float64
-	// First and warm are our handler's own duration (duration_ms of its log line) for the first
-	// event after a cold start and for the warm ones after it.
-	oursFirst, oursWarm []float64
-	// ColdCPU is the CPU time the bootstrap process used until its first response: the work of
-	// ColdInvoke without its waits, so it depends little on what else runs on the machine.
-	oursColdCPU, minimalColdCPU []float64
+// coldCase is one kind of first event after a cold start.
+type coldCase struct {
+	name   string // suffix of the measure
+	secret bool   // whether the event carries the key; without it, a 401 with no storage call
+	status int
 }
 
-// runColdStarts starts the emulator o.coldRuns times with each bootstrap, alternating which goes
-// first, and times each until its first response. After each cold start of ours it sends
-// o.warmInvokes more PATCHes, for the first-against-warm comparison.
-func runColdStarts(ctx context.Context, e *env, b *builds, o options) (*coldResults, error) {
-	progress("cold starts: %d emulator starts of each bootstrap, %d warm invokes after each of ours", o.coldRuns, o.warmInvokes)
-	r := &coldResults{}
-	for run := range o.coldRuns {
-		for _, isOurs := range roundOrder(run) {
-			bootstrap, warm := b.oursHost, o.warmInvokes
-			if !isOurs {
-				bootstrap, warm = b.minimalHost, 0
+var (
+	coldPatch        = coldCase{name: "", secret: true, status: 200}
+	coldUnauthorized = coldCase{name: "-401", secret: false, status: 401}
+)
+
+// coldSample is one cold start: the bootstrap's process is started by the emulator on the
+// first invoke, so the invoke's time includes the process start and init, but not the
+// emulator's own start, which rie.Start waits out before.
+type coldSample struct {
+	invoke float64 // ms from sending the first invoke to its response, as the caller sees it
+	report float64 // ms, Duration of the first invoke's REPORT line
+	cpu    float64 // ms of CPU the bootstrap process used until its first response
+}
+
+// coldRep is one repetition's cold starts of both bootstraps for one case.
+type coldRep struct {
+	ours, minimal []coldSample
+}
+
+// coldResults are the repetitions of each case.
+type coldResults struct {
+	patch, unauthorized []coldRep
+	runs                int
+}
+
+// runColdStarts runs o.reps repetitions; each starts the emulator o.coldRuns times with each
+// bootstrap for each case, alternating which bootstrap goes first.
+func runColdStarts(ctx context.Context, s *stack, b *builds, o options) (*coldResults, error) {
+	progress("cold starts: %d repetitions of %d emulator starts of each bootstrap, for a PATCH and for a 401 without storage", o.reps, o.coldRuns)
+	r := &coldResults{runs: o.coldRuns}
+	for rep := range o.reps {
+		for _, c := range []coldCase{coldPatch, coldUnauthorized} {
+			var x coldRep
+			for run := range o.coldRuns {
+				for _, isOurs := range roundOrder(run) {
+					bootstrap, into := b.oursHost, &x.ours
+					if !isOurs {
+						bootstrap, into = b.minimalHost, &x.minimal
+					}
+					sample, err := coldRun(ctx, s, o, bootstrap, c)
+					if err != nil {
+						return nil, fmt.Errorf("cold start of %s: %w", bootstrap, err)
+					}
+					*into = append(*into, sample)
+				}
 			}
-			c, err := coldRun(ctx, e, o, bootstrap, warm)
-			if err != nil {
-				return nil, fmt.Errorf("cold start of %s: %w", bootstrap, err)
+			if c == coldPatch {
+				r.patch = append(r.patch, x)
+			} else {
+				r.unauthorized = append(r.unauthorized, x)
 			}
-			if !isOurs {
-				r.minimalStart = append(r.minimalStart, c.startToFirst)
-				r.minimalColdInvoke = append(r.minimalColdInvoke, c.reports[0])
-				r.minimalColdCPU = append(r.minimalColdCPU, c.coldCPU)
-				continue
-			}
-			r.oursColdCPU = append(r.oursColdCPU, c.coldCPU)
-			if len(c.handler) != 1+warm {
-				return nil, fmt.Errorf("cold start of %s: %d request log lines for %d invokes", bootstrap, len(c.handler), 1+warm)
-			}
-			r.oursStart = append(r.oursStart, c.startToFirst)
-			r.oursColdInvoke = append(r.oursColdInvoke, c.reports[0])
-			r.oursFirst = append(r.oursFirst, c.handler[0])
-			r.oursWarm = append(r.oursWarm, c.handler[1:]...)
+			progress("  repetition %d, %d: invoke to first response ours %.1f ms, minimal %.1f ms; REPORT %.1f vs %.1f ms; CPU %.2f vs %.2f ms (medians)",
+				rep+1, c.status, medianOf(x.ours, coldInvoke), medianOf(x.minimal, coldInvoke),
+				medianOf(x.ours, coldReport), medianOf(x.minimal, coldReport), medianOf(x.ours, coldCPU), medianOf(x.minimal, coldCPU))
 		}
 	}
-	progress("  start to first response: ours %.1f ms, minimal %.1f ms; cold invoke ours %.1f ms, minimal %.1f ms; CPU to first response ours %.2f ms, minimal %.2f ms; handler first %.2f ms, warm %.2f ms (medians)",
-		median(slices.Clone(r.oursStart)), median(slices.Clone(r.minimalStart)), median(slices.Clone(r.oursColdInvoke)), median(slices.Clone(r.minimalColdInvoke)),
-		median(slices.Clone(r.oursColdCPU)), median(slices.Clone(r.minimalColdCPU)), median(slices.Clone(r.oursFirst)), median(slices.Clone(r.oursWarm)))
 	return r, nil
 }
 
-type coldRunResult struct {
-	startToFirst float64   // ms
-	coldCPU      float64   // ms
-	reports      []float64 // REPORT Duration of each invoke, ms
-	handler      []float64 // duration_ms of each request log line of ours
+func coldInvoke(c coldSample) float64 { return c.invoke }
+func coldReport(c coldSample) float64 { return c.report }
+func coldCPU(c coldSample) float64    { return c.cpu }
+
+// medianOf returns the median of one figure of the samples.
+func medianOf(samples []coldSample, figure func(coldSample) float64) float64 {
+	xs := make([]float64, len(samples))
+	for i, c := range samples {
+		xs[i] = figure(c)
+	}
+	return median(xs)
 }
 
-// coldRun starts the emulator with bootstrap, invokes it 1+warm times and stops it.
-func coldRun(ctx context.Context, e *env, o options, bootstrap string, warm int) (*coldRunResult, error) {
+// perRep returns each repetition's median of one figure, ours and the minimal bootstrap's.
+func perRep(reps []coldRep, figure func(coldSample) float64) (ours, minimal []float64) {
+	for _, r := range reps {
+		ours, minimal = append(ours, medianOf(r.ours, figure)), append(minimal, medianOf(r.minimal, figure))
+	}
+	return ours, minimal
+}
+
+// rows returns the cold-start rows.
+func (r *coldResults) rows() []row {
+	var out []row
+	if len(r.patch) > 0 {
+		ours, minimal := perRep(r.patch, coldInvoke)
+		out = append(out, compared("cold-invoke", fmt.Sprintf("cold start against the equal-work minimal bootstrap: invoke to first response of a PATCH, median of %d per repetition", r.runs),
+			unitMs, ours, minimal, targetColdInvoke))
+		ours, minimal = perRep(r.patch, coldReport)
+		out = append(out, compared("cold-invoke-report", "the same, by the emulator's REPORT Duration", unitMs, ours, minimal, nil))
+		ours, minimal = perRep(r.patch, coldCPU)
+		out = append(out, compared("cold-invoke-cpu", "the same, CPU time of the bootstrap process until its first response", unitMs, ours, minimal, nil))
+	}
+	if len(r.unauthorized) > 0 {
+		ours, minimal := perRep(r.unauthorized, coldInvoke)
+		out = append(out, compared("cold-invoke-401", "cold start, invoke to first response of a 401 without Authorization: no storage call on either side", unitMs, ours, minimal, nil))
+	}
+	return out
+}
+
+// coldRun starts the emulator with bootstrap, waits until it listens, and times the first invoke.
+func coldRun(ctx context.Context, s *stack, o options, bootstrap string, c coldCase) (coldSample, error) {
 	out := newReportWriter()
 	if o.verbose {
 		out.copyTo = os.Stderr
 	}
-	start := time.Now()
 	em, err := rie.Start(ctx, rie.Options{
-		RIE: o.rie, Bootstrap: bootstrap, Env: rie.FunctionEnv(e.engine.Endpoint, e.tables),
+		RIE: o.rie, Bootstrap: bootstrap, Env: rie.FunctionEnv(s.dynamoEndpoint, s.tables),
 		Output: out, LogLevel: "error",
 	})
 	if err != nil {
-		return nil, err
+		return coldSample{}, err
 	}
 	defer em.Stop()
-	listening := time.Since(start)
-	r := &coldRunResult{}
-	for i := range 1 + warm {
-		event, err := e.event(e.items[0])
-		if err != nil {
-			return nil, err
-		}
-		payload, err := em.Invoke(ctx, event)
-		if i == 0 {
-			r.startToFirst = float64(time.Since(start).Microseconds()) / 1000
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := checkInvokeResponse(payload); err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			pid, err := findProcess(bootstrap)
-			if err != nil {
-				return nil, err
-			}
-			if r.coldCPU, err = processCPU(pid); err != nil {
-				return nil, err
-			}
-		}
-		d, err := out.next(5 * time.Second)
-		if err != nil {
-			return nil, fmt.Errorf("%w; emulator output:\n%s", err, out.output())
-		}
-		r.reports = append(r.reports, d)
-		if i == 0 && o.verbose {
-			progress("  %s: emulator listening after %s, first response after %.1f ms, REPORT Duration %.1f ms",
-				filepath.Base(filepath.Dir(bootstrap)), listening.Round(time.Microsecond), r.startToFirst, d)
-		}
+	secret := ""
+	if c.secret {
+		secret = s.secret
 	}
-	r.handler = out.requestDurations()
-	return r, nil
-}
-
-// event returns an HTTP API event PATCHing item id with a label never sent before.
-func (e *env) event(id string) ([]byte, error) {
-	body := `{"label":"` + e.nextLabel() + `"}`
-	path := "/v1/phone-numbers/" + id
-	ev := events.APIGatewayV2HTTPRequest{
-		Version:  "2.0",
-		RouteKey: "PATCH /v1/phone-numbers/{id}",
-		RawPath:  path,
-		Headers: map[string]string{
-			"authorization":  "Bearer " + e.secret,
-			"content-type":   "application/json",
-			"content-length": strconv.Itoa(len(body)),
-			"host":           "bench.execute-api.us-east-1.amazonaws.com",
-		},
-		PathParameters: map[string]string{"id": id},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RouteKey:  "PATCH /v1/phone-numbers/{id}",
-			AccountID: "000000000000",
-			Stage:     "$default",
-			RequestID: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36),
-			APIID:     "bench",
-			HTTP:      events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "PATCH", Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1"},
-			TimeEpoch: time.Now().UnixMilli(),
-		},
-		Body: body,
+	event, err := patchEvent(secret, s.items[0], s.nextLabel())
+	if err != nil {
+		return coldSample{}, err
 	}
-	return json.Marshal(ev)
-}
-
-// checkInvokeResponse checks that the function answered 200.
-func checkInvokeResponse(payload []byte) error {
-	var resp events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(payload, &resp); err != nil {
-		return fmt.Errorf("decode response %s: %w", payload, err)
+	start := time.Now()
+	payload, err := em.Invoke(ctx, event)
+	took := time.Since(start)
+	if err != nil {
+		return coldSample{}, err
 	}
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("the function answered %d: %s", resp.StatusCode, resp.Body)
+	if err := checkStatus(payload, c.status); err != nil {
+		return coldSample{}, err
 	}
-	return nil
+	sample := coldSample{invoke: float64(took.Microseconds()) / 1000}
+	pid, err := findProcess(bootstrap)
+	if err != nil {
+		return coldSample{}, err
+	}
+	if sample.cpu, err = processCPU(pid); err != nil {
+		return coldSample{}, err
+	}
+	if sample.report, err = out.next(5 * time.Second); err != nil {
+		return coldSample{}, fmt.Errorf("%w; emulator output:\n%s", err, out.output())
+	}
+	if o.verbose {
+		progress("  %s: first response after %.1f ms, REPORT Duration %.1f ms", filepath.Base(filepath.Dir(bootstrap)), sample.invoke, sample.report)
+	}
+	return sample, nil
 }
 
 // reportLine is the emulator's REPORT line of one invoke. Its Init Duration, when present, only
 // times the call that launches the bootstrap.
 var reportLine = regexp.MustCompile(`^REPORT RequestId: \S+\s+(?:Init Duration: [0-9.]+ ms\s+)?Duration: ([0-9.]+) ms`)
 
-// reportWriter receives the emulator's output: it passes on the Duration of each REPORT line, and
-// keeps the duration_ms of the function's request log lines.
+// reportWriter receives the emulator's output: it passes on the Duration of each REPORT line.
 type reportWriter struct {
-	mu       sync.Mutex
-	partial  []byte
-	all      bytes.Buffer
-	reports  chan float64
-	requests []float64
-	copyTo   io.Writer
+	mu      sync.Mutex
+	partial []byte
+	all     bytes.Buffer
+	reports chan float64
+	copyTo  io.Writer
 }
 
 func newReportWriter() *reportWriter { return &reportWriter{reports: make(chan float64, 1024)} }
@@ -217,14 +207,6 @@ func (w *reportWriter) Write(p []byte) (int, error) {
 		if m := reportLine.FindSubmatch(line); m != nil {
 			d, _ := strconv.ParseFloat(string(m[1]), 64)
 			w.reports <- d
-			continue
-		}
-		var entry struct {
-			Msg        string   `json:"msg"`
-			DurationMS *float64 `json:"duration_ms"`
-		}
-		if bytes.HasPrefix(line, []byte("{")) && json.Unmarshal(line, &entry) == nil && entry.Msg == "request" && entry.DurationMS != nil {
-			w.requests = append(w.requests, *entry.DurationMS)
 		}
 	}
 	return len(p), nil
@@ -238,14 +220,6 @@ func (w *reportWriter) next(timeout time.Duration) (float64, error) {
 	case <-time.After(timeout):
 		return 0, errors.New("no REPORT line from the emulator")
 	}
-}
-
-// requestDurations returns the duration_ms of the request log lines seen so far. The function
-// writes its line before answering, and the emulator copies it out before its REPORT line.
-func (w *reportWriter) requestDurations() []float64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.requests)
 }
 
 func (w *reportWriter) output() string {
@@ -264,14 +238,14 @@ type rssResults struct {
 // o.rssInvokes invokes in all, and reads the bootstrap process's VmHWM. The emulator, like a
 // Lambda execution environment, hands the function one event at a time, so the clients'
 // invokes are serialized (rie.Emulator does it; the emulator panics on concurrent invokes).
-func runPeakRSS(ctx context.Context, e *env, b *builds, o options) (*rssResults, error) {
+func runPeakRSS(ctx context.Context, s *stack, b *builds, o options) (*rssResults, error) {
 	progress("peak RSS: %d invokes from %d clients into each bootstrap", o.rssInvokes, o.clients)
 	r := &rssResults{invokes: o.rssInvokes}
 	for _, x := range []struct {
 		bootstrap string
 		into      *int64
 	}{{b.oursHost, &r.ours}, {b.minimalHost, &r.minimal}} {
-		hwm, err := peakRSS(ctx, e, o, x.bootstrap)
+		hwm, err := peakRSS(ctx, s, o, x.bootstrap)
 		if err != nil {
 			return nil, fmt.Errorf("peak RSS of %s: %w", x.bootstrap, err)
 		}
@@ -281,16 +255,16 @@ func runPeakRSS(ctx context.Context, e *env, b *builds, o options) (*rssResults,
 	return r, nil
 }
 
-func peakRSS(ctx context.Context, e *env, o options, bootstrap string) (int64, error) {
+func peakRSS(ctx context.Context, s *stack, o options, bootstrap string) (int64, error) {
 	em, err := rie.Start(ctx, rie.Options{
-		RIE: o.rie, Bootstrap: bootstrap, Env: rie.FunctionEnv(e.engine.Endpoint, e.tables), LogLevel: "error",
+		RIE: o.rie, Bootstrap: bootstrap, Env: rie.FunctionEnv(s.dynamoEndpoint, s.tables), LogLevel: "error",
 	})
 	if err != nil {
 		return 0, err
 	}
 	defer em.Stop()
 	invoke := func(item string) error {
-		event, err := e.event(item)
+		event, err := patchEvent(s.secret, item, s.nextLabel())
 		if err != nil {
 			return err
 		}
@@ -298,10 +272,10 @@ func peakRSS(ctx context.Context, e *env, o options, bootstrap string) (int64, e
 		if err != nil {
 			return err
 		}
-		return checkInvokeResponse(payload)
+		return checkStatus(payload, 200)
 	}
 	// The first invoke starts the bootstrap.
-	if err := invoke(e.items[0]); err != nil {
+	if err := invoke(s.items[0]); err != nil {
 		return 0, err
 	}
 	pid, err := findProcess(bootstrap)
@@ -314,7 +288,7 @@ func peakRSS(ctx context.Context, e *env, o options, bootstrap string) (int64, e
 	for c := range o.clients {
 		wg.Go(func() {
 			for range per {
-				if errs[c] = invoke(e.items[c]); errs[c] != nil {
+				if errs[c] = invoke(s.items[c]); errs[c] != nil {
 					return
 				}
 			}
@@ -391,4 +365,10 @@ func vmHWM(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmHWM in /proc/status")
+}
+
+// rows returns the peak RSS row.
+func (r *rssResults) rows(clients int) []row {
+	return []row{compared("peak-rss", fmt.Sprintf("peak RSS (VmHWM) of the bootstrap, %d PATCHes from %d clients", r.invokes, clients),
+		unitBytes, []float64{float64(r.ours)}, []float64{float64(r.minimal)}, nil)}
 }

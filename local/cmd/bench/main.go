@@ -1,24 +1,25 @@
 // Command bench is `make bench`: it measures the function against references measured in the
-// same run, on the same machine, and prints one Markdown table on stdout (progress goes to
-// stderr):
+// same run, on the same machine, and prints one Markdown table on stdout, or with -json one JSON
+// object per row (progress goes to stderr). See README.md for what each row means.
 //
-//   - handler overhead: the real handler in process over instant storage stubs (Go benchmarks in
-//     pkg/apigw/bench_test.go, run with go test);
-//   - end to end: PATCHes over real HTTP through the local API against dynalite, beside the floor,
-//     the bare SDK calls the request needs (the key GetItem, then the conditional UpdateItem) on
-//     the same engine and items, sequentially and with concurrent clients, in alternating rounds;
-//   - cold start: from starting the Lambda emulator to the first response, for the real bootstrap
-//     and for a minimal aws-lambda-go bootstrap (./minimal), and the first request's duration
-//     against a warm one's;
-//   - size and memory: the arm64 bootstrap and its zip, and the peak RSS of the bootstrap under a
-//     load fed by concurrent clients.
+//   - full path (handler-path-*): Go benchmarks in fullpath_test.go, our function in process from
+//     event JSON to response JSON with the real SDK client over an in-memory transport answering
+//     canned DynamoDB responses, against the minimal bootstrap's handler over the same transport;
+//   - end to end (e2e-*, throughput-*): PATCHes over HTTP to make run's server, built and started
+//     as a subprocess with its own dynalite, against the floor, the two SDK calls a PATCH needs
+//     with plain expressions (package plain) made from the bench's process on the same engine and
+//     items, sequentially and with concurrent clients, in alternating rounds;
+//   - cold start (cold-invoke*): the first invoke under the Lambda emulator, which starts the
+//     bootstrap, for the real bootstrap and for ./minimal, which makes the same DynamoDB calls;
+//     and for a 401 event that needs no storage call on either side;
+//   - size and memory: the arm64 bootstraps and zips, and peak RSS under load.
 //
-// Targets live here, in the output, never in unit tests. The machine may be shared: every
-// comparison is measured side by side in the same run (alternating rounds, interleaved cold
-// starts), and the header line gives the load average at start and end.
+// Every ratio is taken per repetition (-reps, at least 3 by default) and reported as the median
+// with its range; a target is met only when the whole range meets it.
 //
-//	go run ./local/cmd/bench [-n 2000] [-clients 8] [-per-client 500] [-cold-runs 15]
+//	go run ./local/cmd/bench [-json] [-reps 3] [-n 1000] [-clients 8] [-per-client 200] [-cold-runs 5]
 //	go run ./local/cmd/bench -only cold -v                          # one section, emulator output on stderr
+//	go run ./local/cmd/bench -only handler -profile /tmp/prof       # CPU and allocation profiles of the full path
 //	go run ./local/cmd/bench -only cold -function /tmp/variant.go   # an experiment against the same references
 package main
 
@@ -44,16 +45,17 @@ type options struct {
 	function      string
 	rie           string
 	fixtures      string
+	jsonOut       bool
+	reps          int
 	n             int
 	clients       int
 	perClient     int
 	round         int
 	warmup        int
 	coldRuns      int
-	warmInvokes   int
 	rssInvokes    int
-	benchCount    int
 	benchTime     string
+	profileDir    string
 	keepArtifacts bool
 	verbose       bool
 	only          map[string]bool
@@ -66,21 +68,22 @@ func (o options) runs(section string) bool { return len(o.only) == 0 || o.only[s
 
 func main() {
 	var o options
-	flag.StringVar(&o.goBin, "go", "go", "the go command, for go test and go build")
-	flag.StringVar(&o.function, "function", functionPkg, "the function to measure: a package, or a main .go file for an experiment")
+	flag.StringVar(&o.goBin, "go", "go", "the go command, for go build and go test -c")
+	flag.StringVar(&o.function, "function", functionPkg, "the function to measure in the cold-start, size and memory rows: a package, or a main .go file for an experiment")
 	flag.StringVar(&o.rie, "rie", "local/bin/aws-lambda-rie", "the aws-lambda-rie executable (make tools installs it)")
-	flag.StringVar(&o.fixtures, "fixtures", "local/fixtures/demo.json", "fixture file seeded into dynalite")
-	flag.IntVar(&o.n, "n", 2000, "sequential PATCHes measured on each side (ours, floor)")
+	flag.StringVar(&o.fixtures, "fixtures", "local/fixtures/demo.json", "fixture file make run's server loads (the bench adds one number per client)")
+	flag.BoolVar(&o.jsonOut, "json", false, "print one JSON object per row instead of the Markdown table")
+	flag.IntVar(&o.reps, "reps", 3, "repetitions of each measurement; each ratio is the median of the repetitions' ratios, with its range")
+	flag.IntVar(&o.n, "n", 1000, "sequential PATCHes per side in each repetition")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients")
-	flag.IntVar(&o.perClient, "per-client", 500, "PATCHes per concurrent client on each side")
+	flag.IntVar(&o.perClient, "per-client", 200, "PATCHes per concurrent client per side in each repetition")
 	flag.IntVar(&o.round, "round", 10, "requests per client in one round; ours and the floor alternate rounds, which cancels drift in the machine's load")
-	flag.IntVar(&o.warmup, "warmup", 200, "unmeasured PATCHes on each side before measuring")
-	flag.IntVar(&o.coldRuns, "cold-runs", 15, "emulator cold starts of each bootstrap")
-	flag.IntVar(&o.warmInvokes, "warm-invokes", 10, "warm invokes after each cold start of ours")
+	flag.IntVar(&o.warmup, "warmup", 200, "unmeasured PATCHes on each side before the end-to-end repetitions")
+	flag.IntVar(&o.coldRuns, "cold-runs", 5, "emulator cold starts of each bootstrap for each case in each repetition")
 	flag.IntVar(&o.rssInvokes, "rss-invokes", 400, "invokes fed by the concurrent clients while peak RSS is measured")
-	flag.IntVar(&o.benchCount, "bench-count", 5, "go test -count for the handler benchmarks (the median is kept)")
-	flag.StringVar(&o.benchTime, "bench-time", "1s", "go test -benchtime for the handler benchmarks")
-	flag.BoolVar(&o.keepArtifacts, "keep", false, "keep the built bootstraps (their directory is printed)")
+	flag.StringVar(&o.benchTime, "bench-time", "1s", "-test.benchtime of each full-path benchmark run")
+	flag.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of the full path (BenchmarkFullPath) into this directory")
+	flag.BoolVar(&o.keepArtifacts, "keep", false, "keep the built executables (their directory is printed)")
 	flag.BoolVar(&o.verbose, "v", false, "copy the emulator's output (REPORT lines, the function's log lines) to stderr")
 	only := flag.String("only", "", "comma-separated sections to run, of "+strings.Join(sections, ",")+" (default all; size is always measured)")
 	flag.Parse()
@@ -97,7 +100,7 @@ func main() {
 		}
 		o.only[name] = true
 	}
-	if flag.NArg() > 0 || o.n < 1 || o.clients < 1 || o.perClient < 1 || o.round < 1 || o.coldRuns < 1 || o.benchCount < 1 {
+	if flag.NArg() > 0 || o.reps < 1 || o.n < 1 || o.clients < 1 || o.perClient < 1 || o.round < 1 || o.coldRuns < 1 || o.warmup < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -137,56 +140,77 @@ func run(ctx context.Context, o options) error {
 	machine := machineFacts(ctx, o.goBin)
 	progress("%s", machine)
 
-	// Builds and the handler benchmarks first: compiling is the heaviest thing here, and nothing
-	// is timed while it runs.
-	var r results
-	if o.runs("handler") {
-		progress("handler benchmarks: go test -bench, count %d, benchtime %s", o.benchCount, o.benchTime)
-		if r.handler, err = runHandlerBenchmarks(ctx, o); err != nil {
-			return err
-		}
-	}
-	builds, err := buildBootstraps(ctx, o)
+	// Builds first: compiling is the heaviest thing here, and nothing is timed while it runs.
+	b, err := buildAll(ctx, o)
 	if err != nil {
 		return err
 	}
-	r.builds = builds
 	if o.keepArtifacts {
-		progress("bootstraps kept in %s", builds.dir)
+		progress("executables kept in %s", b.dir)
 	} else {
-		defer os.RemoveAll(builds.dir)
+		defer os.RemoveAll(b.dir)
 	}
 
-	if o.runs("e2e") || o.runs("cold") || o.runs("rss") {
-		progress("starting dynalite")
-		env, err := newEnv(ctx, o)
+	var rows []row
+	if o.runs("handler") {
+		full, err := runFullPath(ctx, o, b.test)
 		if err != nil {
 			return err
 		}
-		defer env.stop()
-		if o.runs("e2e") {
-			if r.seq, err = runSequential(ctx, env, o); err != nil {
-				return err
-			}
-			if r.conc, err = runConcurrent(ctx, env, o); err != nil {
-				return err
-			}
-		}
-		if o.runs("cold") {
-			if r.cold, err = runColdStarts(ctx, env, builds, o); err != nil {
-				return err
-			}
-		}
-		if o.runs("rss") {
-			if r.rss, err = runPeakRSS(ctx, env, builds, o); err != nil {
+		rows = append(rows, full.rows()...)
+		if o.profileDir != "" {
+			if err := profileFullPath(ctx, o, b.test); err != nil {
 				return err
 			}
 		}
 	}
+	if o.runs("e2e") || o.runs("cold") || o.runs("rss") {
+		progress("starting make run's server")
+		s, err := startStack(ctx, o, b.run, b.dir)
+		if err != nil {
+			return err
+		}
+		defer s.stop()
+		if o.runs("e2e") {
+			e2e, err := runEndToEnd(ctx, s, o)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, e2e.rows()...)
+		}
+		if o.runs("cold") {
+			cold, err := runColdStarts(ctx, s, b, o)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, cold.rows()...)
+		}
+		if o.runs("rss") {
+			rss, err := runPeakRSS(ctx, s, b, o)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, rss.rows(o.clients)...)
+		}
+	}
+	rows = append(rows, b.rows()...)
 	machine.loadEnd = loadAverage()
 
-	printTable(os.Stdout, machine, o, r)
-	progress("done")
+	if o.jsonOut {
+		if err := printJSON(os.Stdout, rows); err != nil {
+			return err
+		}
+	} else {
+		function := ""
+		if o.function != functionPkg {
+			function = " Function measured in the cold-start, size and memory rows: " + o.function + "."
+		}
+		fmt.Fprintf(os.Stdout, "Measured %s on %s, %d cores, %s; load average %s at start, %s at end. Flags: -reps %d -n %d -clients %d -per-client %d -cold-runs %d -bench-time %s; build flags %s.%s\n\n",
+			machine.date, machine.cpu, machine.cores, machine.goVersion, machine.loadStart, machine.loadEnd,
+			o.reps, o.n, o.clients, o.perClient, o.coldRuns, o.benchTime, strings.Join(b.flags, " "), function)
+		printTable(os.Stdout, rows)
+	}
+	progress("done; load average %s", machine.loadEnd)
 	return nil
 }
 

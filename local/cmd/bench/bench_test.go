@@ -45,7 +45,7 @@ func TestMakefileBuildFlagsAreSplitLikeAShell(t *testing.T) {
 func TestBenchOutputGivesEachRunsFigures(t *testing.T) {
 	t.Parallel()
 	out := `goos: linux
-BenchmarkFullPath-2                      	   10000	    230000 ns/op	   41000 B/op	     928 allocs/op
+BenchmarkFullPath-2                      	   10000	    230000 ns/op	    200000 cpu-ns/op	   41000 B/op	     928 allocs/op
 BenchmarkFullPathReference               	   20000	     90000.5 ns/op	   20000 B/op	     400 allocs/op
 BenchmarkFullPath-2                      	   10000	    240000 ns/op	   41001 B/op	     929 allocs/op
 PASS
@@ -55,8 +55,8 @@ PASS
 		t.Fatalf("parseBenchOutput: %v", err)
 	}
 	want := map[string][]benchResult{
-		"BenchmarkFullPath":          {{230000, 41000, 928}, {240000, 41001, 929}},
-		"BenchmarkFullPathReference": {{90000.5, 20000, 400}},
+		"BenchmarkFullPath":          {{230000, 41000, 928, 200000}, {240000, 41001, 929, 0}},
+		"BenchmarkFullPathReference": {{90000.5, 20000, 400, 0}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)

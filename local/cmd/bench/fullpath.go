@@ -22,9 +22,10 @@ var (
 	fullPathUnauthorized = fullPathPair{"BenchmarkFullPathUnknownKey", "BenchmarkFullPathReferenceUnknownKey", "401"}
 )
 
-// benchResult is one benchmark run's figures.
+// benchResult is one benchmark run's figures; cpuNsPerOp is 0 when the benchmark does not report
+// it.
 type benchResult struct {
-	nsPerOp, bytesPerOp, allocsPerOp float64
+	nsPerOp, bytesPerOp, allocsPerOp, cpuNsPerOp float64
 }
 
 // fullPathResults are each benchmark's runs, one per repetition, by name.
@@ -57,7 +58,8 @@ func runFullPath(ctx context.Context, o options, testBinary string) (fullPathRes
 			}
 		}
 		x, ref := r[fullPathPatch.ours][rep], r[fullPathPatch.reference][rep]
-		progress("  repetition %d: ours %.1f µs, %.0f allocs; reference %.1f µs, %.0f allocs", rep+1, x.nsPerOp/1000, x.allocsPerOp, ref.nsPerOp/1000, ref.allocsPerOp)
+		progress("  repetition %d: ours %.1f µs (CPU %.1f µs), %.0f allocs; reference %.1f µs (CPU %.1f µs), %.0f allocs", rep+1,
+			x.nsPerOp/1000, x.cpuNsPerOp/1000, x.allocsPerOp, ref.nsPerOp/1000, ref.cpuNsPerOp/1000, ref.allocsPerOp)
 	}
 	return r, nil
 }
@@ -118,6 +120,8 @@ func parseBenchOutput(out string) (map[string][]benchResult, error) {
 				r.bytesPerOp, seen = v, seen|2
 			case "allocs/op":
 				r.allocsPerOp, seen = v, seen|4
+			case "cpu-ns/op":
+				r.cpuNsPerOp = v
 			}
 		}
 		if seen != 7 {
@@ -141,11 +145,13 @@ func (r fullPathResults) rows() []row {
 		return xs
 	}
 	ns := func(b benchResult) float64 { return b.nsPerOp }
+	cpu := func(b benchResult) float64 { return b.cpuNsPerOp }
 	bytes := func(b benchResult) float64 { return b.bytesPerOp }
 	allocs := func(b benchResult) float64 { return b.allocsPerOp }
 	p, u := fullPathPatch, fullPathUnauthorized
 	return []row{
 		compared("handler-path-ns", "full path in process, event to response, SDK over canned DynamoDB answers: time per 200", unitNs, figures(p.ours, ns), figures(p.reference, ns), nil),
+		compared("handler-path-cpu", "full path: CPU time per 200, all threads (garbage collector included)", unitNs, figures(p.ours, cpu), figures(p.reference, cpu), nil),
 		compared("handler-path-bytes", "full path: bytes allocated per 200", unitBytes, figures(p.ours, bytes), figures(p.reference, bytes), nil),
 		compared("handler-path-allocs", "full path: allocations per 200", unitAllocs, figures(p.ours, allocs), figures(p.reference, allocs), targetHandlerAlloc),
 		compared("handler-path-401-ns", "full path: time per 401 for an unknown key (one GetItem)", unitNs, figures(u.ours, ns), figures(u.reference, ns), nil),

@@ -106,7 +106,8 @@ func (m memCampaigns) FindCampaign(_ context.Context, id string) (phonenumbers.C
 }
 
 // memNumbers applies patches to in-memory numbers as the conditional update does: another
-// organization's number is not found, and updated_at moves only when a stored value changes.
+// organization's number is not found, a version the precondition does not match is a 412 with
+// nothing written, and updated_at and the version move only when a stored value changes.
 type memNumbers struct {
 	mu    sync.Mutex
 	byID  map[string]phonenumbers.PhoneNumber
@@ -115,13 +116,16 @@ type memNumbers struct {
 
 var _ phonenumbers.PhoneNumberUpdater = (*memNumbers)(nil)
 
-func (m *memNumbers) UpdatePhoneNumber(_ context.Context, orgID, id string, patch phonenumbers.Patch, _ phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
+func (m *memNumbers) UpdatePhoneNumber(_ context.Context, orgID, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
 	m.calls.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n, ok := m.byID[id]
 	if !ok || n.OrgID != orgID {
 		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
+	}
+	if !cond.Matches(n.Version) {
+		return phonenumbers.PhoneNumber{}, phonenumbers.PreconditionFailed(n.Version)
 	}
 	changed := false
 	for _, c := range patch.Changes() {
@@ -145,6 +149,7 @@ func (m *memNumbers) UpdatePhoneNumber(_ context.Context, orgID, id string, patc
 	}
 	if changed {
 		n.UpdatedAt = now
+		n.Version++
 		m.byID[id] = n
 	}
 	return n, nil
@@ -186,7 +191,7 @@ func newMemStore() (*memKeys, memCampaigns, *memNumbers) {
 			InboundURL: s("https://customer.example/v2/inbound"), StatusURL: s("https://customer.example/status"),
 			Label: s("support-line"), CampaignID: s(campaignID), CarrierLineOptionStatus: s("propagated"),
 			CarrierLineOptionPropagatedAt: &propagated, SMSEnabled: true, MMSEnabled: true,
-			CreatedAt: fuzzCreated, UpdatedAt: fuzzCreated},
+			CreatedAt: fuzzCreated, UpdatedAt: fuzzCreated, Version: 3},
 		fuzzNumberOther: {ID: fuzzNumberOther, OrgID: fuzzOtherOrg, Number: "12345", NumberType: phonenumbers.NumberTypeShortCode,
 			CreatedAt: fuzzCreated, UpdatedAt: fuzzCreated},
 	}}
@@ -216,6 +221,9 @@ func handlerSeeds() []handlerSeed {
 		return s
 	}
 	body := func(want int, b string) handlerSeed { return seed(want, func(s *handlerSeed) { s.body = b }) }
+	ifMatch := func(want int, id, value string) handlerSeed {
+		return seed(want, func(s *handlerSeed) { s.id, s.extraName, s.extraValue = id, "if-match", value })
+	}
 	withCampaign := func(want int, id string) handlerSeed { return body(want, `{"campaign_id":"`+id+`"}`) }
 	big := `{"label":"` + strings.Repeat("a", apigw.MaxBodyBytes) + `"}`
 	return []handlerSeed{
@@ -291,6 +299,30 @@ func handlerSeeds() []handlerSeed {
 		seed(404, func(s *handlerSeed) { s.id = fuzzNumberOther }),
 		seed(404, func(s *handlerSeed) { s.id = fuzzUnknownID }),
 		seed(404, func(s *handlerSeed) { s.credential, s.id = credOtherOrg, numberID }),
+		// If-Match: a foreign or missing number is the same 404 whatever the If-Match; a malformed
+		// one is a 400 after the members and before their values; a stale or weak one is a 412.
+		ifMatch(200, numberID, `"0"`),
+		ifMatch(200, fuzzNumberFull, `"2", "3"`),
+		ifMatch(200, fuzzNumberFull, `*`),
+		ifMatch(412, fuzzNumberFull, `"0"`),
+		ifMatch(412, fuzzNumberFull, `W/"3"`),
+		ifMatch(412, fuzzNumberFull, `"03"`),
+		ifMatch(404, fuzzNumberOther, `"0"`),
+		ifMatch(404, fuzzNumberOther, `"5"`),
+		ifMatch(404, fuzzUnknownID, `*`),
+		ifMatch(400, numberID, `3`),
+		ifMatch(400, numberID, ``),
+		ifMatch(400, numberID, strings.Repeat(`"1",`, phonenumbers.MaxPreconditionTags+1)),
+		seed(400, func(s *handlerSeed) {
+			s.extraName, s.extraValue, s.body = "if-match", "3", `{"inbound_url":"http://x","campaign_id":""}`
+		}),
+		seed(400, func(s *handlerSeed) { s.extraName, s.extraValue, s.body = "if-match", "3", `{"number":"+1"}` }),
+		seed(401, func(s *handlerSeed) { s.extraName, s.extraValue, s.credential = "if-match", "3", credUnknown }),
+		seed(403, func(s *handlerSeed) { s.extraName, s.extraValue, s.credential = "if-match", "3", credReadOnly }),
+		seed(200, func(s *handlerSeed) { s.extraName, s.extraValue = "if-none-match", `"99"` }),
+		seed(200, func(s *handlerSeed) {
+			s.extraName, s.extraValue = "if-unmodified-since", "Sat, 01 Jan 2000 00:00:00 GMT"
+		}),
 		// Nasty: colliding and odd headers, secrets in the body, odd bytes everywhere. API Gateway
 		// sends lower-case names, which the handler prefers over other spellings.
 		seed(200, func(s *handlerSeed) {
@@ -397,6 +429,7 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 	checkCommonHeaders(t, resp)
 	requestID, _ := header(t, resp, "X-Request-Id")
 	env := decodeEnvelope(t, resp.Body)
+	checkFuzzETag(t, resp, ev, before, numbers.snapshot())
 	if resp.StatusCode == http.StatusOK {
 		checkFuzzSuccess(t, resp, env, campaigns, numbers, before, ev)
 	} else {
@@ -421,13 +454,50 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 		t.Errorf("got %d key lookups, want at most 1", n)
 	}
 	updated := numbers.calls.Load()
-	if wantUpdate := resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotFound; (updated == 1) != wantUpdate || updated > 1 {
+	if wantUpdate := resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusPreconditionFailed; (updated == 1) != wantUpdate || updated > 1 {
 		t.Errorf("got %d updates for status %d, want %v", updated, resp.StatusCode, wantUpdate)
 	}
 
 	checkFuzzLog(t, logs.Bytes(), resp.StatusCode, requestID)
 	checkNoSecrets(t, resp, env, ev)
 	return resp.StatusCode
+}
+
+// checkFuzzETag asserts contract §8 on the response: a 200 carries the stored version's ETag, a
+// 412 the current version's and only for a number of the caller's organization whose version the
+// request's If-Match does not match; no other response carries an ETag.
+func checkFuzzETag(t *testing.T, resp events.APIGatewayV2HTTPResponse, ev events.APIGatewayV2HTTPRequest, before, after map[string]phonenumbers.PhoneNumber) {
+	t.Helper()
+	got, hasETag := header(t, resp, "ETag")
+	id := strings.ToLower(ev.PathParameters["id"])
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if want := `"` + strconv.FormatInt(after[id].Version, 10) + `"`; got != want {
+			t.Errorf("got ETag %q on a 200, want %s", got, want)
+		}
+		if changed := !reflect.DeepEqual(after[id], before[id]); changed && after[id].Version != before[id].Version+1 || !changed && after[id].Version != before[id].Version {
+			t.Errorf("version went from %d to %d (changed %v), want +1 exactly on a change", before[id].Version, after[id].Version, changed)
+		}
+	case http.StatusPreconditionFailed:
+		stored := before[id]
+		if want := `"` + strconv.FormatInt(stored.Version, 10) + `"`; got != want {
+			t.Errorf("got ETag %q on a 412, want the current %s", got, want)
+		}
+		value, sent := "", false
+		for name, v := range ev.Headers {
+			if strings.EqualFold(name, "if-match") {
+				value, sent = v, true
+			}
+		}
+		cond, err := apigw.ParseIfMatch(value)
+		if !sent || err != nil || cond.Matches(stored.Version) {
+			t.Errorf("got a 412 for If-Match %q (sent %v, parse error %v) on version %d, want it only when a well-formed If-Match does not match", value, sent, err, stored.Version)
+		}
+	default:
+		if hasETag {
+			t.Errorf("got ETag %q on a %d, want none", got, resp.StatusCode)
+		}
+	}
 }
 
 // decodeEnvelope decodes a response body strictly into the contract's envelope and checks that
@@ -461,6 +531,7 @@ var fuzzErrors = map[int][]struct{ code, message string }{
 	http.StatusUnprocessableEntity:   {{apigw.CodeValidationFailed, "validation failed"}},
 	http.StatusConflict:              {{apigw.CodeCampaignNotActive, "campaign is not active"}},
 	http.StatusNotFound:              {{apigw.CodeNotFound, "not found"}},
+	http.StatusPreconditionFailed:    {{apigw.CodePreconditionFailed, "precondition failed"}},
 }
 
 func checkFuzzError(t *testing.T, resp events.APIGatewayV2HTTPResponse, env apigw.Envelope, requestID string) {

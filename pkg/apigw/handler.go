@@ -91,7 +91,9 @@ func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPReque
 		resp, _ = errorResponse(requestID, err)
 		return resp, nil
 	}
-	return respond(http.StatusOK, requestID, Envelope{Success: true, Data: NewPhoneNumberJSON(result.PhoneNumber)}), nil
+	resp = respond(http.StatusOK, requestID, Envelope{Success: true, Data: NewPhoneNumberJSON(result.PhoneNumber)})
+	resp.Headers["ETag"] = etag(result.PhoneNumber.Version)
+	return resp, nil
 }
 
 // logRequest writes the request's one log line. It logs identifiers, never credentials: the

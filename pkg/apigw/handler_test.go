@@ -215,6 +215,10 @@ func checkErrorResponse(t *testing.T, resp events.APIGatewayV2HTTPResponse, want
 	} else if hasRetryAfter {
 		t.Errorf("got Retry-After %q on a %d, want none", retryAfter, wantStatus)
 	}
+	// Only a 412 carries an ETag, the current one: the caller checks its value.
+	if etag, hasETag := header(t, resp, "ETag"); hasETag != (wantStatus == http.StatusPreconditionFailed) {
+		t.Errorf("got ETag %q (present %v) on a %d, want one exactly on 412", etag, hasETag, wantStatus)
+	}
 	return e
 }
 
@@ -277,6 +281,8 @@ func TestHandleMapsEveryErrorKindToItsStatus(t *testing.T) {
 			wantStatus: 404, wantCode: "NOT_FOUND", wantMessage: "not found"},
 		{name: "wrapped not found is still 404", err: fmt.Errorf("update phone number %s: %w", numberID, phonenumbers.ErrNotFound()),
 			wantStatus: 404, wantCode: "NOT_FOUND", wantMessage: "not found"},
+		{name: "precondition failed is 412", err: phonenumbers.PreconditionFailed(4),
+			wantStatus: 412, wantCode: "PRECONDITION_FAILED", wantMessage: "precondition failed"},
 		{name: "unavailable is 503 with a generic message", err: phonenumbers.ErrUnavailable(cause),
 			wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantMessage: "service temporarily unavailable, retry later"},
 		{name: "wrapped unavailable is still 503", err: fmt.Errorf("find api key: %w", phonenumbers.ErrUnavailable(cause)),

@@ -14,15 +14,19 @@ import (
 const MaxBodyBytes = 16 << 10
 
 // NewUpdateRequest decodes the HTTP transport of event into the domain's typed request: the
-// Bearer credentials, the path id, and the body after its Content-Type, size and base64 encoding
-// have been checked. A transport problem with the body is not answered here but carried in
-// BodyErr, because the contract reports it only after authentication and the path id.
+// Bearer credentials, the path id, the body after its Content-Type, size and base64 encoding
+// have been checked, and the If-Match. A transport problem with the body or the If-Match is not
+// answered here but carried in BodyErr or PreconditionErr, because the contract reports it only
+// after authentication, the path id and (for If-Match) the body's members.
 func NewUpdateRequest(event events.APIGatewayV2HTTPRequest) phonenumbers.UpdateRequest {
 	authorization, _ := header(event.Headers, "Authorization")
 	secret, _ := phonenumbers.ParseBearer(authorization)
 	contentType, hasContentType := header(event.Headers, "Content-Type")
 	req := phonenumbers.UpdateRequest{Secret: secret, PhoneNumberID: event.PathParameters["id"]}
 	req.Body, req.BodyErr = decodeBody(contentType, hasContentType, event.Body, event.IsBase64Encoded)
+	if ifMatch, ok := header(event.Headers, ifMatchHeader); ok {
+		req.Precondition, req.PreconditionErr = ParseIfMatch(ifMatch)
+	}
 	return req
 }
 

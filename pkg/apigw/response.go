@@ -24,6 +24,7 @@ const (
 	CodeInvalidInput         = "INVALID_INPUT"
 	CodeCampaignNotActive    = "CAMPAIGN_NOT_ACTIVE"
 	CodeNotFound             = "NOT_FOUND"
+	CodePreconditionFailed   = "PRECONDITION_FAILED"
 	CodeServiceUnavailable   = "SERVICE_UNAVAILABLE"
 	CodeInternal             = "INTERNAL"
 )
@@ -48,6 +49,7 @@ var outcomes = map[phonenumbers.Kind]outcome{
 	phonenumbers.KindValidationFailed:     {http.StatusUnprocessableEntity, CodeValidationFailed, ""},
 	phonenumbers.KindCampaignNotActive:    {http.StatusConflict, CodeCampaignNotActive, ""},
 	phonenumbers.KindNotFound:             {http.StatusNotFound, CodeNotFound, ""},
+	phonenumbers.KindPreconditionFailed:   {http.StatusPreconditionFailed, CodePreconditionFailed, ""},
 	phonenumbers.KindUnavailable:          {http.StatusServiceUnavailable, CodeServiceUnavailable, "service temporarily unavailable, retry later"},
 	phonenumbers.KindInternal:             {http.StatusInternalServerError, CodeInternal, "internal error"},
 }
@@ -158,6 +160,12 @@ func errorResponse(requestID string, err error) (events.APIGatewayV2HTTPResponse
 		resp.Headers["WWW-Authenticate"] = "Bearer"
 	case http.StatusServiceUnavailable:
 		resp.Headers["Retry-After"] = RetryAfterSeconds
+	case http.StatusPreconditionFailed:
+		// The current entity-tag, so that the client can re-read and decide again; outcomeOf gave
+		// a 412, so err holds a *phonenumbers.Error.
+		var domainErr *phonenumbers.Error
+		errors.As(err, &domainErr)
+		resp.Headers["ETag"] = etag(domainErr.CurrentVersion)
 	}
 	return resp, o
 }

@@ -103,7 +103,8 @@ type UpdateInput struct {
 
 // ParseUpdateInput runs the contract's checks 3 to 8, in order, on the parts of the request that
 // need no storage: the path id, then the transport's verdict on the body (req.BodyErr: its media
-// type, size and encoding), then the JSON document, its members and their values.
+// type, size and encoding), then the JSON document and its members, then the transport's verdict
+// on If-Match (req.PreconditionErr), then the members' values.
 func ParseUpdateInput(req UpdateRequest) (UpdateInput, error) {
 	normalizedID, ok := NormalizeUUID(req.PhoneNumberID)
 	if !ok {
@@ -119,6 +120,12 @@ func ParseUpdateInput(req UpdateRequest) (UpdateInput, error) {
 	members, err := parseObject(req.Body)
 	if err != nil {
 		return UpdateInput{}, err
+	}
+	if err := checkMemberNames(members); err != nil {
+		return UpdateInput{}, err
+	}
+	if req.PreconditionErr != nil {
+		return UpdateInput{}, req.PreconditionErr
 	}
 	patch, err := patchFromMembers(members)
 	if err != nil {
@@ -189,9 +196,9 @@ func parseObject(raw []byte) ([]member, error) {
 // "{}\u00a0" although it has data after the object.
 func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 
-// patchFromMembers applies check 7 (only updatable members) and check 8 (field values), reporting
-// every unsupported member and every failing field at once.
-func patchFromMembers(members []member) (Patch, error) {
+// checkMemberNames applies check 7: only updatable members, every unsupported one reported at
+// once.
+func checkMemberNames(members []member) error {
 	var unsupported []string
 	for _, m := range members {
 		if _, ok := updatableField(m.name); !ok {
@@ -203,10 +210,15 @@ func patchFromMembers(members []member) (Patch, error) {
 		if len(unsupported) > 1 {
 			noun = "members"
 		}
-		return Patch{}, Errorf(KindInvalidInput, "unsupported %s %s; updatable members are %s",
+		return Errorf(KindInvalidInput, "unsupported %s %s; updatable members are %s",
 			noun, strings.Join(unsupported, ", "), updatableList())
 	}
+	return nil
+}
 
+// patchFromMembers applies check 8 to members that passed check 7: every failing field value is
+// reported at once.
+func patchFromMembers(members []member) (Patch, error) {
 	var patch Patch
 	problems := map[string]string{}
 	for _, m := range members {

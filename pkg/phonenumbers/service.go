@@ -41,13 +41,17 @@ type UpdateRequest struct {
 	BodyErr error
 	// Precondition is the request's If-Match; the zero Precondition when none was sent.
 	Precondition Precondition
+	// PreconditionErr, when set, is why the If-Match could not be parsed, as an *Error of the kind
+	// to report; Precondition is then the zero value. It is reported in the contract's place for
+	// it, right after the body's members (row 7) and before their values (row 8).
+	PreconditionErr error
 }
 
 // Format prints the request with its body redacted, whatever the verb, so that logging a request
 // cannot leak a secret pasted into its body; the Secret redacts itself.
 func (r UpdateRequest) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "{Secret:[redacted] PhoneNumberID:%q Body:[%d bytes redacted] BodyErr:%v}",
-		r.PhoneNumberID, len(r.Body), r.BodyErr)
+	fmt.Fprintf(f, "{Secret:[redacted] PhoneNumberID:%q Body:[%d bytes redacted] BodyErr:%v Precondition:%+v PreconditionErr:%v}",
+		r.PhoneNumberID, len(r.Body), r.BodyErr, r.Precondition, r.PreconditionErr)
 }
 
 // LogValue gives slog the same redacted view as Format.
@@ -59,6 +63,9 @@ func (r UpdateRequest) LogValue() slog.Value {
 	}
 	if r.BodyErr != nil {
 		attrs = append(attrs, slog.String("body_error", r.BodyErr.Error()))
+	}
+	if r.PreconditionErr != nil {
+		attrs = append(attrs, slog.String("precondition_error", r.PreconditionErr.Error()))
 	}
 	return slog.GroupValue(attrs...)
 }

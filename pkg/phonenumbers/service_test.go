@@ -506,6 +506,7 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 	svc := phonenumbers.NewService(&fakeKeys{principal: writer}, campaigns, numbers, func() time.Time { return clock })
 	req := validRequest(`{"inbound_url":"https://customer.example/in","status_url":"","label":null,"campaign_id":"` + strings.ToUpper(campaignID) + `"}`)
 	req.PhoneNumberID = strings.ToUpper(numberID)
+	req.Precondition = phonenumbers.NewPrecondition(false, 4, 7)
 
 	got, err := svc.UpdatePhoneNumber(context.Background(), req)
 	if err != nil {
@@ -523,6 +524,9 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 	wantPatch := phonenumbers.Patch{InboundURL: ptr("https://customer.example/in"), StatusURL: ptr(""), CampaignID: ptr(campaignID)}
 	if !reflect.DeepEqual(numbers.patch, wantPatch) {
 		t.Errorf("got patch %s, want %s", describePatch(numbers.patch), describePatch(wantPatch))
+	}
+	if !reflect.DeepEqual(numbers.cond, req.Precondition) {
+		t.Errorf("got precondition %+v, want the request's %+v", numbers.cond, req.Precondition)
 	}
 	if !numbers.now.Equal(clock) || numbers.now.Location() != time.UTC {
 		t.Errorf("got now %v, want %v in UTC", numbers.now, clock.UTC())

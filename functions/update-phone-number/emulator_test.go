@@ -57,9 +57,10 @@ var eventOutcomes = map[string]outcome{
 		"inbound_url": "must use https://",
 		"status_url":  "host must be publicly routable",
 	}},
-	"missing-key.json":    {status: 401, code: "UNAUTHORIZED", message: "authentication failed"},
-	"missing-scope.json":  {status: 403, code: "FORBIDDEN", message: "missing required scope"},
-	"unknown-number.json": {status: 404, code: "NOT_FOUND", message: "not found"},
+	"missing-key.json":     {status: 401, code: "UNAUTHORIZED", message: "authentication failed"},
+	"missing-scope.json":   {status: 403, code: "FORBIDDEN", message: "missing required scope"},
+	"unknown-number.json":  {status: 404, code: "NOT_FOUND", message: "not found"},
+	"malformed-event.json": {status: 400, code: "INVALID_INPUT", message: "request could not be read"},
 }
 
 // TestEventsUnderTheLambdaEmulator builds the real bootstrap, runs it under aws-lambda-rie (what
@@ -159,6 +160,12 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 			checkResponse(t, payload, want, demoNumber, before, after)
 		})
 	}
+
+	t.Run("a malformed event is logged with its cause", func(t *testing.T) {
+		if !strings.Contains(output.String(), `"level":"WARN","msg":"request"`) || !strings.Contains(output.String(), "malformed event: json: cannot unmarshal object") {
+			t.Errorf("no WARN request line names the malformed event's cause in the function's output")
+		}
+	})
 
 	// Each invoke's request log line is what CloudWatch will read the request metrics from.
 	t.Run("request log lines are EMF documents", func(t *testing.T) {

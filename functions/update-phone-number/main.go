@@ -23,5 +23,8 @@ func main() {
 		logger.Error("dynamodb client", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(wiring.NewHandler(client, tables, logger).Handle)
+	// The handler decodes the event itself (Invoke), so that even a malformed event gets the
+	// contract's envelope instead of a runtime error.
+	var handler lambda.Handler = wiring.NewHandler(client, tables, logger)
+	lambda.Start(handler)
 }

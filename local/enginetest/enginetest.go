@@ -251,7 +251,7 @@ func (env *Env) NewServerWithClient(t *testing.T, client dynamostore.API) *httpt
 	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(t.Output(), &env.logs), nil))
 	handler := wiring.NewHandler(client, env.Tables, logger)
-	srv := httptest.NewServer(localapi.New(handler.Handle, localconfig.FunctionTimeout))
+	srv := httptest.NewServer(localapi.New(handler, localconfig.FunctionTimeout))
 	t.Cleanup(srv.Close)
 	return srv
 }

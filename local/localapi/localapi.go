@@ -1,7 +1,8 @@
 // Package localapi serves a Lambda handler of API Gateway HTTP API (payload 2.0) events over plain
 // HTTP, translating each request into the event API Gateway would send and the handler's response
-// back, the way API Gateway does. It lets make run and the integration tests exercise the exact
-// handler the Lambda runs.
+// back, the way API Gateway does. It hands the handler the event as JSON bytes, as the Lambda
+// runtime does, so make run and the integration tests exercise the exact handler the Lambda runs,
+// its own decoding of the event included.
 package localapi
 
 import (
@@ -27,17 +28,20 @@ const RouteKey = "PATCH /v1/phone-numbers/{id}"
 // function.
 const MaxPayloadBytes = 10 << 20
 
-// HandlerFunc is a Lambda handler of HTTP API events.
-type HandlerFunc func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+// Invoker is a Lambda handler as the runtime calls it (the lambda.Handler interface): the event
+// as JSON in, the response as JSON out.
+type Invoker interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
 
-// Server adapts a HandlerFunc to net/http.
+// Server adapts an Invoker of HTTP API events to net/http.
 type Server struct {
-	handler HandlerFunc
+	handler Invoker
 	timeout time.Duration
 }
 
-// New returns a server calling handler with a deadline of timeout per request.
-func New(handler HandlerFunc, timeout time.Duration) *Server {
+// New returns a server invoking handler with a deadline of timeout per request.
+func New(handler Invoker, timeout time.Duration) *Server {
 	return &Server{handler: handler, timeout: timeout}
 }
 
@@ -63,13 +67,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if unescaped, err := url.PathUnescape(id); err == nil {
 		id = unescaped
 	}
-	event := NewEvent(r, id, body)
+	payload, err := json.Marshal(NewEvent(r, id, body))
+	if err != nil {
+		writeGatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 	defer cancel()
-	resp, err := s.handler(ctx, event)
+	out, err := s.handler.Invoke(ctx, payload)
+	var resp events.APIGatewayV2HTTPResponse
+	if err == nil {
+		err = json.Unmarshal(out, &resp)
+	}
 	if err != nil {
-		// What API Gateway answers when the function returns an error.
+		// What API Gateway answers when the function returns an error or a response it cannot
+		// read.
 		writeGatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}

@@ -3,7 +3,9 @@ package localapi_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,26 +19,33 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 )
 
-// recorder is a handler that remembers the event and context deadline it was called with.
+// recorder is a handler that remembers the event and context deadline it was invoked with, and
+// answers resp, or raw when that is set, or err.
 type recorder struct {
 	event    events.APIGatewayV2HTTPRequest
 	deadline time.Time
 	calls    int
 	resp     events.APIGatewayV2HTTPResponse
+	raw      []byte
 	err      error
 }
 
-func (r *recorder) handle(ctx context.Context, e events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func (r *recorder) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	r.calls++
-	r.event = e
+	if err := json.Unmarshal(payload, &r.event); err != nil {
+		return nil, fmt.Errorf("recorder: the server sent an event that is not JSON: %w", err)
+	}
 	r.deadline, _ = ctx.Deadline()
-	return r.resp, r.err
+	if r.err != nil || r.raw != nil {
+		return r.raw, r.err
+	}
+	return json.Marshal(r.resp)
 }
 
 func serve(t *testing.T, rec *recorder, req *http.Request) *http.Response {
 	t.Helper()
 	w := httptest.NewRecorder()
-	localapi.New(rec.handle, localconfig.FunctionTimeout).ServeHTTP(w, req)
+	localapi.New(rec, localconfig.FunctionTimeout).ServeHTTP(w, req)
 	return w.Result()
 }
 
@@ -158,13 +167,17 @@ func TestGatewayAnswersWithoutCallingTheFunction(t *testing.T) {
 
 func TestFunctionErrorBecomesGateway500(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{err: errors.New("boom: table phone-numbers")}
-	resp := serve(t, rec, httptest.NewRequest(http.MethodPatch, "/v1/phone-numbers/x", nil))
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusInternalServerError {
-		t.Errorf("status: got %d, want 500", resp.StatusCode)
-	}
-	if strings.Contains(string(body), "boom") {
-		t.Errorf("body leaks the function's error: %s", body)
+	for name, rec := range map[string]*recorder{
+		"an error":            {err: errors.New("boom: table phone-numbers")},
+		"a response not JSON": {raw: []byte("boom: not a response")},
+	} {
+		resp := serve(t, rec, httptest.NewRequest(http.MethodPatch, "/v1/phone-numbers/x", nil))
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("%s: status: got %d, want 500", name, resp.StatusCode)
+		}
+		if strings.Contains(string(body), "boom") {
+			t.Errorf("%s: body leaks the function's output: %s", name, body)
+		}
 	}
 }

@@ -423,7 +423,8 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 	svc := phonenumbers.NewService(keys, campaigns, numbers, clock)
 	h := apigw.NewHandler(svc, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
-	// invoke goes through lambda.NewHandler(h.Handle).Invoke and fails on a returned error.
+	// invoke goes through lambda.NewHandler(h).Invoke, as lambda.Start does, and fails on a returned
+	// error.
 	resp := invoke(t, context.Background(), h, ev)
 
 	checkCommonHeaders(t, resp)

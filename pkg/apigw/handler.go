@@ -4,7 +4,10 @@
 package apigw
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -63,10 +66,59 @@ func NewHandler(updater Updater, logger *slog.Logger, opts ...Option) *Handler {
 	return h
 }
 
-// Handle serves one event. Every outcome, expected or not, is a response in the contract's
-// envelope; the returned error is always nil, because an error returned to the Lambda runtime
-// becomes a bare 502 at API Gateway.
-func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
+// Invoke serves one invocation as the Lambda runtime delivers it, raw JSON in and out: it is the
+// handler lambda.Start runs. It decodes the event itself so that an event the runtime's own
+// decoding would refuse (a non-object, invalid JSON, a field of the wrong type such as a body that
+// is an object) is still answered in the contract's envelope, as a 400 INVALID_INPUT, with one log
+// line; the returned error is always nil, because an error returned to the Lambda runtime becomes
+// a bare 502 at API Gateway.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	event, err := decodeEvent(payload)
+	return encodeResponse(h.serve(ctx, event, err)), nil
+}
+
+// Handle serves one decoded event. Every outcome, expected or not, is a response in the
+// contract's envelope, and the returned error is always nil, as for Invoke.
+func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return h.serve(ctx, event, nil), nil
+}
+
+// msgMalformedEvent answers an event that does not decode. It says nothing of why: the event
+// comes from API Gateway's integration, not from the API's client, and the cause is logged.
+const msgMalformedEvent = "request could not be read"
+
+// errMalformedEvent marks an invocation payload that is not an HTTP API event.
+var errMalformedEvent = errors.New("malformed event")
+
+// decodeEvent decodes an invocation payload as an HTTP API (payload 2.0) event. On failure it
+// also returns what it could decode, for the log line.
+func decodeEvent(payload []byte) (events.APIGatewayV2HTTPRequest, error) {
+	var event events.APIGatewayV2HTTPRequest
+	// json.Unmarshal accepts null for a struct, leaving it zero: only an object is an event.
+	if start := bytes.TrimLeft(payload, " \t\r\n"); len(start) == 0 || start[0] != '{' {
+		return event, fmt.Errorf("%w: not a JSON object", errMalformedEvent)
+	}
+	if err := json.Unmarshal(payload, &event); err != nil {
+		return event, fmt.Errorf("%w: %w", errMalformedEvent, err)
+	}
+	return event, nil
+}
+
+// encodeResponse encodes a response as the Lambda runtime would: JSON without HTML escaping and
+// without the encoder's trailing newline. A response holds only strings, numbers, bools and
+// string maps and slices, so it always encodes.
+func encodeResponse(resp events.APIGatewayV2HTTPResponse) []byte {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(resp); err != nil {
+		panic("apigw: encode response: " + err.Error())
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
+}
+
+// serve answers one event, or, when eventErr is set, the event that could not be decoded.
+func (h *Handler) serve(ctx context.Context, event events.APIGatewayV2HTTPRequest, eventErr error) (resp events.APIGatewayV2HTTPResponse) {
 	start := h.now()
 	requestID := ulid.Make().String()
 	ctx, calls := callcount.WithCounter(ctx)
@@ -86,14 +138,19 @@ func (h *Handler) Handle(ctx context.Context, event events.APIGatewayV2HTTPReque
 		h.logRequest(ctx, event, requestID, resp.StatusCode, result.Principal, err, h.now().Sub(start), calls.Value())
 	}()
 
+	if eventErr != nil {
+		err = &phonenumbers.Error{Kind: phonenumbers.KindInvalidInput, Message: msgMalformedEvent, Err: eventErr}
+		resp, _ = errorResponse(requestID, err)
+		return resp
+	}
 	result, err = h.updater.UpdatePhoneNumber(ctx, NewUpdateRequest(event))
 	if err != nil {
 		resp, _ = errorResponse(requestID, err)
-		return resp, nil
+		return resp
 	}
 	resp = respond(http.StatusOK, requestID, Envelope{Success: true, Data: NewPhoneNumberJSON(result.PhoneNumber)})
 	resp.Headers["ETag"] = etag(result.PhoneNumber.Version)
-	return resp, nil
+	return resp
 }
 
 // logRequest writes the request's one log line. It logs identifiers, never credentials: the
@@ -122,8 +179,13 @@ func (h *Handler) logRequest(ctx context.Context, event events.APIGatewayV2HTTPR
 		o, _ := outcomeOf(err)
 		code = o.code
 		attrs = append(attrs, slog.String("error_code", o.code))
-		if o.status >= 500 {
+		switch {
+		case o.status >= 500:
 			level = slog.LevelError
+			attrs = append(attrs, slog.String("error", err.Error()))
+		case errors.Is(err, errMalformedEvent):
+			// Not the API client's doing: the integration or a direct invocation sent it.
+			level = slog.LevelWarn
 			attrs = append(attrs, slog.String("error", err.Error()))
 		}
 	}

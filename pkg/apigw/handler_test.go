@@ -102,15 +102,16 @@ func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 	return ev
 }
 
-// invoke runs the event through the Lambda runtime's own JSON path, as in production, and fails
-// the test if the handler returns an error: that would be a bare 502 at API Gateway.
+// invoke runs the event through the JSON path the Lambda runtime takes in production
+// (lambda.Start wraps the handler's own Invoke), and fails the test if the handler returns an
+// error: that would be a bare 502 at API Gateway.
 func invoke(t *testing.T, ctx context.Context, h *apigw.Handler, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	t.Helper()
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatalf("marshal event: %v", err)
 	}
-	out, err := lambda.NewHandler(h.Handle).Invoke(ctx, payload)
+	out, err := lambda.NewHandler(h).Invoke(ctx, payload)
 	if err != nil {
 		t.Fatalf("got handler error %v, want nil: every outcome must be a response", err)
 	}

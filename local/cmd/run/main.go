@@ -114,7 +114,7 @@ func run(ctx context.Context, port, dynamoPort int, engineName string, start fun
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	handler := wiring.NewHandler(client, tables, logger)
 	server := &http.Server{
-		Handler:           localapi.New(handler.Handle, localconfig.FunctionTimeout),
+		Handler:           localapi.New(handler, localconfig.FunctionTimeout),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	served := make(chan error, 1)

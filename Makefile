@@ -68,10 +68,14 @@ bin/arm64/bootstrap:
 bin/local/bootstrap:
 	@CGO_ENABLED=0 GOOS=linux $(GO) build $(GO_BUILD_FLAGS) -o $@ $(FUNCTION_PKG)
 
-# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
+# Called by `sam build` (BuildMethod: makefile), which sets ARTIFACTS_DIR to the function's build
+# folder. Without it the bootstrap would land in /bootstrap: refuse, and say what to run instead.
+ARTIFACTS_DIR_MISSING := ARTIFACTS_DIR is not set. This is the build step sam build runs and it sets ARTIFACTS_DIR.   By hand run `make build` (bin/arm64/bootstrap) or give a folder: make build-UpdatePhoneNumberFunction ARTIFACTS_DIR=/tmp/out
 .PHONY: build-UpdatePhoneNumberFunction
 build-UpdatePhoneNumberFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GO_BUILD_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap $(FUNCTION_PKG)
+	$(if $(strip $(ARTIFACTS_DIR)),,$(error $(ARTIFACTS_DIR_MISSING)))
+	@mkdir -p "$(ARTIFACTS_DIR)"
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GO_BUILD_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" $(FUNCTION_PKG)
 
 ## ---- quality ----
 
@@ -112,6 +116,10 @@ bench: $(DYNALITE) $(RIE) ## Measure handler overhead, end-to-end latency agains
 .PHONY: deploy
 deploy: ## sam build && sam deploy (uses samconfig.toml)
 	sam build && sam deploy
+
+.PHONY: deploy-rehearsal
+deploy-rehearsal: $(RIE) ## Rehearse sam build + deploy on moto, no AWS account: create, PATCH the stack's tables, update, delete, adopt
+	@$(GO) run ./local/cmd/deploy-rehearsal -rie $(RIE)
 
 .PHONY: clean
 clean: ## Remove build output and installed local tooling

@@ -345,27 +345,12 @@ func buildBootstrap(t *testing.T) string {
 	return out
 }
 
-// ensureRIE returns local/bin/aws-lambda-rie, installing it first at the version the Makefile
-// pins when it is missing.
+// ensureRIE returns local/bin/aws-lambda-rie, installing it first when it is missing.
 func ensureRIE(t *testing.T, root string) string {
 	t.Helper()
-	bin := filepath.Join(root, "local", "bin", "aws-lambda-rie")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	bin, err := rie.Installed(root, goTool(t))
 	if err != nil {
 		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^RIE_VERSION\s*:=\s*(\S+)`).FindSubmatch(makefile)
-	if m == nil {
-		t.Fatal("Makefile pins no RIE_VERSION: cannot install aws-lambda-rie")
-	}
-	pkg := "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@" + string(m[1])
-	cmd := exec.Command(goTool(t), "install", pkg)
-	cmd.Env = append(os.Environ(), "GOBIN="+filepath.Dir(bin))
-	if combined, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("install %s (or run make tools): %v\n%s", pkg, err, combined)
 	}
 	return bin
 }

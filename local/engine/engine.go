@@ -134,8 +134,9 @@ func StartDynalite(ctx context.Context, port int) (*Engine, error) {
 	return start(ctx, "dynalite", cmd, port)
 }
 
-// StartMoto starts moto_server (from PATH, or else from the project's virtualenv local/.venv) on
-// 127.0.0.1:port (a free port when port is 0) and waits until it answers. It returns an error
+// StartMoto starts moto (the moto_server from PATH, or else from the project's virtualenv
+// local/.venv, run one request at a time by local/moto_server.py) on 127.0.0.1:port (a free port
+// when port is 0) and waits until it answers. It returns an error
 // wrapping ErrMotoUnavailable, with the install hint, when moto_server is not installed.
 func StartMoto(ctx context.Context, port int) (*Engine, error) {
 	root, err := RepoRoot()
@@ -151,7 +152,10 @@ func StartMoto(ctx context.Context, port int) (*Engine, error) {
 			return nil, err
 		}
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd, err := motoCommand(root, bin, port)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMotoUnavailable, err)
+	}
 	return start(ctx, "moto", cmd, port)
 }
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -35,6 +36,9 @@ import (
 
 // startTimeout bounds starting the shared engines; moto takes a second or two.
 const startTimeout = 60 * time.Second
+
+// setupAttemptTimeout bounds one attempt of a set-up or inspection call (Env.setup).
+const setupAttemptTimeout = 30 * time.Second
 
 // shared holds the engines Main started for this test binary and one client for each.
 var shared struct {
@@ -120,7 +124,11 @@ type Env struct {
 	// Tables names this test's tables.
 	Tables dynamostore.Tables
 
-	logs LockedBuffer
+	// setup is Client with a per-attempt timeout as long as a test's set-up may take on a loaded
+	// machine: creating tables and seeding or reading items must not fail because moto, busy with
+	// every other parallel test, answers one attempt in more than the store's one second.
+	setup *dynamodb.Client
+	logs  LockedBuffer
 }
 
 // NewEnv creates fresh, uniquely named tables for t in e and deletes them when t ends (best
@@ -138,13 +146,16 @@ func NewEnv(t *testing.T, e *engine.Engine) *Env {
 	env := &Env{
 		Engine: e,
 		Client: client,
+		setup: dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(setupAttemptTimeout)
+		}),
 		Tables: dynamostore.Tables{
 			APIKeys:      base + "-api-keys",
 			Campaigns:    base + "-campaigns",
 			PhoneNumbers: base + "-phone-numbers",
 		},
 	}
-	if err := engine.CreateTables(t.Context(), client, env.Tables); err != nil {
+	if err := engine.CreateTables(t.Context(), env.setup, env.Tables); err != nil {
 		t.Fatalf("enginetest: create tables on %s: %v", e.Name, err)
 	}
 	t.Cleanup(func() {
@@ -152,7 +163,7 @@ func NewEnv(t *testing.T, e *engine.Engine) *Env {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, name := range []string{env.Tables.APIKeys, env.Tables.Campaigns, env.Tables.PhoneNumbers} {
-			_, _ = client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+			_, _ = env.setup.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		}
 	})
 	return env
@@ -201,7 +212,7 @@ func (env *Env) PutPhoneNumber(t *testing.T, n phonenumbers.PhoneNumber) {
 
 func (env *Env) put(t *testing.T, table string, item map[string]types.AttributeValue) {
 	t.Helper()
-	if _, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+	if _, err := env.setup.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 		t.Fatalf("enginetest: put item into %s: %v", table, err)
 	}
 }
@@ -210,7 +221,7 @@ func (env *Env) put(t *testing.T, table string, item map[string]types.AttributeV
 // consistency; nil when there is no such item.
 func (env *Env) GetPhoneNumberItem(t *testing.T, id string) map[string]types.AttributeValue {
 	t.Helper()
-	out, err := env.Client.GetItem(t.Context(), &dynamodb.GetItemInput{
+	out, err := env.setup.GetItem(t.Context(), &dynamodb.GetItemInput{
 		TableName:      aws.String(env.Tables.PhoneNumbers),
 		Key:            map[string]types.AttributeValue{dynamostore.PhoneNumbersHashKey: &types.AttributeValueMemberS{Value: id}},
 		ConsistentRead: aws.Bool(true),

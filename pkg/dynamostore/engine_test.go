@@ -6,10 +6,13 @@ package dynamostore_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
+	"github.com/sms-platform/phone-numbers/local/faultproxy"
+	"github.com/sms-platform/phone-numbers/pkg/callcount"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
@@ -172,10 +178,7 @@ func TestEveryExpressionCaseOnEveryEngine(t *testing.T) {
 
 				want := before
 				if tc.wantWrite {
-					want = map[string]types.AttributeValue{}
-					for k, v := range before {
-						want[k] = v
-					}
+					want = maps.Clone(before)
 					for _, fp := range tc.patches {
 						if fp.value == "" {
 							delete(want, string(fp.field))
@@ -184,16 +187,36 @@ func TestEveryExpressionCaseOnEveryEngine(t *testing.T) {
 						}
 					}
 					want["updated_at"] = &types.AttributeValueMemberS{Value: patchedAt.Format(time.RFC3339)}
+					want["version"] = &types.AttributeValueMemberN{Value: "1"}
+					want["write_id"] = writeIDOf(t, after)
 				}
 				if g, w := render(after), render(want); g != w {
 					t.Errorf("stored item\n\tgot  %s\n\twant %s", g, w)
 				}
-				if g, w := render(dynamostore.NewPhoneNumberItem(got)), render(withoutNULL(after)); g != w {
-					t.Errorf("returned number\n\tgot  %s\n\twant the stored one %s", g, w)
-				}
+				checkReturned(t, got, after)
 			})
 		}
 	})
+}
+
+// writeIDOf returns the write id a write left on item, failing the test when there is none.
+func writeIDOf(t *testing.T, item map[string]types.AttributeValue) types.AttributeValue {
+	t.Helper()
+	id, ok := item["write_id"].(*types.AttributeValueMemberS)
+	if !ok || id.Value == "" {
+		t.Errorf("write_id = %v, want the id of the write", item["write_id"])
+	}
+	return item["write_id"]
+}
+
+// checkReturned checks that the store returned the number stored in item.
+func checkReturned(t *testing.T, got phonenumbers.PhoneNumber, item map[string]types.AttributeValue) {
+	t.Helper()
+	want := withoutNULL(item)
+	delete(want, "write_id")
+	if g, w := render(dynamostore.NewPhoneNumberItem(got)), render(want); g != w {
+		t.Errorf("returned number\n\tgot  %s\n\twant the stored one %s", g, w)
+	}
 }
 
 func TestMissingAndForeignNumbersAreNotFoundOnEveryEngine(t *testing.T) {
@@ -237,8 +260,8 @@ func patient(env *enginetest.Env) *dynamodb.Client {
 	})
 }
 
-// putNumber stores a number of org with every field set.
-func putNumber(t *testing.T, env *enginetest.Env, org string) phonenumbers.PhoneNumber {
+// putNumber stores a number of org with every field set, changed by edits.
+func putNumber(t *testing.T, env *enginetest.Env, org string, edits ...func(n *phonenumbers.PhoneNumber)) phonenumbers.PhoneNumber {
 	t.Helper()
 	propagatedAt := seededAt.Add(-time.Hour)
 	n := phonenumbers.PhoneNumber{
@@ -255,6 +278,9 @@ func putNumber(t *testing.T, env *enginetest.Env, org string) phonenumbers.Phone
 		SMSEnabled:                    true,
 		CreatedAt:                     createdAt,
 		UpdatedAt:                     seededAt,
+	}
+	for _, edit := range edits {
+		edit(&n)
 	}
 	env.PutPhoneNumber(t, n)
 	return n
@@ -313,4 +339,212 @@ func newUUID(t *testing.T) string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// ---- versions and If-Match (contract §8) ----
+
+func TestVersionsAndIfMatchOnEveryEngine(t *testing.T) {
+	t.Parallel()
+	none := phonenumbers.Precondition{}
+	tests := []struct {
+		name    string
+		stored  int64 // 0: no version attribute
+		patch   phonenumbers.Patch
+		cond    phonenumbers.Precondition
+		wantErr bool // a 412 with the stored version, nothing written
+	}{
+		{"a change without If-Match on a number stored without a version", 0, labelPatch("new"), none, false},
+		{"a change without If-Match", 5, labelPatch("new"), none, false},
+		{"a change with If-Match *", 5, labelPatch("new"), phonenumbers.NewPrecondition(true), false},
+		{"a change with the stored version", 5, labelPatch("new"), phonenumbers.NewPrecondition(false, 5), false},
+		{"a change with a list naming the stored version", 5, labelPatch("new"), phonenumbers.NewPrecondition(false, 3, 5, 9), false},
+		{"a change with version 0 on a number stored without one", 0, labelPatch("new"), phonenumbers.NewPrecondition(false, 0), false},
+		{"a change with version 0 in a list on a number stored without one", 0, labelPatch("new"), phonenumbers.NewPrecondition(false, 4, 0), false},
+		{"a change with another version", 5, labelPatch("new"), phonenumbers.NewPrecondition(false, 4), true},
+		{"a change with version 0 on a number stored with one", 5, labelPatch("new"), phonenumbers.NewPrecondition(false, 0), true},
+		{"a change with a version on a number stored without one", 0, labelPatch("new"), phonenumbers.NewPrecondition(false, 1), true},
+		{"a change with an If-Match that can match nothing", 5, labelPatch("new"), phonenumbers.NewPrecondition(false), true},
+		{"a no-op without If-Match", 5, labelPatch("support-line"), none, false},
+		{"a no-op with the stored version", 5, labelPatch("support-line"), phonenumbers.NewPrecondition(false, 5), false},
+		{"a no-op with another version", 5, labelPatch("support-line"), phonenumbers.NewPrecondition(false, 6), true},
+		{"an empty patch with the stored version", 5, phonenumbers.Patch{}, phonenumbers.NewPrecondition(false, 5), false},
+		{"an empty patch with another version", 5, phonenumbers.Patch{}, phonenumbers.NewPrecondition(false, 6), true},
+		{"an empty patch with an If-Match that can match nothing", 0, phonenumbers.Patch{}, phonenumbers.NewPrecondition(false), true},
+	}
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store := dynamostore.New(patient(env), env.Tables)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				n := putNumber(t, env, orgA, func(n *phonenumbers.PhoneNumber) { n.Version = tt.stored })
+				before := env.GetPhoneNumberItem(t, n.ID)
+
+				got, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, tt.patch, tt.cond, patchedAt)
+				after := env.GetPhoneNumberItem(t, n.ID)
+
+				_, changes := tt.patch.Apply(n)
+				switch {
+				case tt.wantErr:
+					var e *phonenumbers.Error
+					if !errors.As(err, &e) || e.Kind != phonenumbers.KindPreconditionFailed || e.CurrentVersion != tt.stored {
+						t.Fatalf("got %v, want precondition failed with the current version %d", err, tt.stored)
+					}
+					if render(after) != render(before) {
+						t.Errorf("a failed precondition wrote:\n\tbefore %s\n\tafter  %s", render(before), render(after))
+					}
+				case err != nil:
+					t.Fatalf("UpdatePhoneNumber: %v", err)
+				case changes:
+					if got.Version != tt.stored+1 {
+						t.Errorf("returned version %d, want %d", got.Version, tt.stored+1)
+					}
+					checkReturned(t, got, after)
+				default:
+					if got.Version != tt.stored || render(after) != render(before) {
+						t.Errorf("a no-op wrote or moved the version: returned %d, stored %s, want %d and %s", got.Version, render(after), tt.stored, render(before))
+					}
+					checkReturned(t, got, after)
+				}
+			})
+		}
+	})
+}
+
+func labelPatch(label string) phonenumbers.Patch { return phonenumbers.Patch{Label: &label} }
+
+// TestEveryOutcomeCostsOneStorageCall counts the calls the store makes (with the decorator the
+// wiring counts them with): a missing number, another organization's, a no-op, a failed If-Match
+// and a success each cost one, with or without If-Match, on both engines, so that neither the
+// answer nor its timing tells them apart (contract §2). The key lookup is the service's.
+func TestEveryOutcomeCostsOneStorageCall(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store := dynamostore.New(callcount.NewDynamoDB(patient(env)), env.Tables)
+		foreign := putNumber(t, env, orgB)
+		for _, cond := range []struct {
+			name string
+			cond phonenumbers.Precondition
+		}{
+			{"without If-Match", phonenumbers.Precondition{}},
+			{"with If-Match *", phonenumbers.NewPrecondition(true)},
+			{"with a matching If-Match", phonenumbers.NewPrecondition(false, 0)},
+			{"with a failing If-Match", phonenumbers.NewPrecondition(false, 9)},
+		} {
+			for _, tc := range []struct {
+				name  string
+				id    func() string
+				patch phonenumbers.Patch
+			}{
+				{"missing, a change", func() string { return newUUID(t) }, labelPatch("x")},
+				{"missing, an empty patch", func() string { return newUUID(t) }, phonenumbers.Patch{}},
+				{"foreign, a change", func() string { return foreign.ID }, labelPatch("x")},
+				{"foreign, an equal value", func() string { return foreign.ID }, labelPatch("support-line")},
+				{"foreign, an empty patch", func() string { return foreign.ID }, phonenumbers.Patch{}},
+				{"own, a change", func() string { return putNumber(t, env, orgA).ID }, labelPatch("x")},
+				{"own, an equal value", func() string { return putNumber(t, env, orgA).ID }, labelPatch("support-line")},
+				{"own, an empty patch", func() string { return putNumber(t, env, orgA).ID }, phonenumbers.Patch{}},
+			} {
+				t.Run(cond.name+" "+tc.name, func(t *testing.T) {
+					t.Parallel()
+					id := tc.id()
+					ctx, calls := callcount.WithCounter(t.Context())
+					_, err := store.UpdatePhoneNumber(ctx, orgA, id, tc.patch, cond.cond, patchedAt)
+					if kind := phonenumbers.KindOf(err); err != nil && kind != phonenumbers.KindNotFound && kind != phonenumbers.KindPreconditionFailed {
+						t.Fatalf("UpdatePhoneNumber: %v", err)
+					}
+					if got := calls.Value(); got != 1 {
+						t.Errorf("%d storage calls (outcome %v), want 1", got, err)
+					}
+				})
+			}
+		}
+	})
+}
+
+// TestRetriedWriteRecognisesItsOwnChange drops the answer to an UpdateItem the engine applied:
+// the SDK retries it, the retry's condition fails on the item the first attempt wrote (its
+// version no longer matches the If-Match, its values no longer differ), and the store, finding
+// its own write id on that item, answers with it: version 1, written once, never a 412.
+func TestRetriedWriteRecognisesItsOwnChange(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		proxy, err := faultproxy.New(env.Engine.Endpoint)
+		if err != nil {
+			t.Fatalf("start fault proxy: %v", err)
+		}
+		t.Cleanup(proxy.Close)
+		client, err := engine.NewClient(t.Context(), proxy.URL)
+		if err != nil {
+			t.Fatalf("client: %v", err)
+		}
+		store := dynamostore.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(30 * time.Second)
+		}), env.Tables)
+
+		for _, cond := range []phonenumbers.Precondition{{}, phonenumbers.NewPrecondition(false, 0)} {
+			t.Run(fmt.Sprintf("If-Match %+v", cond), func(t *testing.T) {
+				n := putNumber(t, env, orgA)
+				proxy.SetScript(faultproxy.Sequence("UpdateItem", faultproxy.Fault{Action: faultproxy.DropAfterForward}))
+
+				got, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, labelPatch("retried"), cond, patchedAt)
+				if err != nil {
+					t.Fatalf("UpdatePhoneNumber: %v, want the write's own result", err)
+				}
+				if forwarded := proxy.Forwarded("UpdateItem"); forwarded != 2 {
+					t.Errorf("%d UpdateItem requests reached the engine, want 2: the applied one whose answer was lost, and the retry", forwarded)
+				}
+				after := env.GetPhoneNumberItem(t, n.ID)
+				if got.Version != 1 || *got.Label != "retried" {
+					t.Errorf("returned version %d label %q, want version 1 and the new label", got.Version, *got.Label)
+				}
+				checkReturned(t, got, after)
+			})
+		}
+	})
+}
+
+// TestConcurrentWritersHoldingTheSameVersion races 20 writers that all read version 0 and send
+// If-Match "0" with a change of their own: exactly one wins, the 19 others get 412 with the
+// winner's version, on both engines, 10 times over. moto applies concurrent conditional writes to
+// one item without a lock (measured: 13 winners in 10 such races), so local/engine serves it one
+// request at a time (local/moto_server.py), as DynamoDB applies an item's writes.
+func TestConcurrentWritersHoldingTheSameVersion(t *testing.T) {
+	t.Parallel()
+	const writers, races = 20, 10
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store := dynamostore.New(patient(env), env.Tables)
+		for race := range races {
+			n := putNumber(t, env, orgA)
+			release := make(chan struct{})
+			errs := make([]error, writers)
+			var wg sync.WaitGroup
+			for i := range writers {
+				wg.Go(func() {
+					<-release
+					_, errs[i] = store.UpdatePhoneNumber(t.Context(), orgA, n.ID, labelPatch(fmt.Sprintf("writer %d", i)),
+						phonenumbers.NewPrecondition(false, 0), patchedAt)
+				})
+			}
+			close(release)
+			wg.Wait()
+
+			winners := 0
+			for i, err := range errs {
+				var e *phonenumbers.Error
+				switch {
+				case err == nil:
+					winners++
+				case errors.As(err, &e) && e.Kind == phonenumbers.KindPreconditionFailed && e.CurrentVersion == 1:
+				default:
+					t.Errorf("race %d, writer %d: %v, want success or precondition failed at version 1", race, i, err)
+				}
+			}
+			if winners != 1 {
+				t.Errorf("race %d: %d writers won, want exactly 1", race, winners)
+			}
+			if got := env.GetPhoneNumberItem(t, n.ID)["version"]; render(map[string]types.AttributeValue{"version": got}) != "{version=N:1}" {
+				t.Errorf("race %d: stored version %v, want 1", race, got)
+			}
+		}
+	})
 }

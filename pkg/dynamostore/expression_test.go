@@ -60,8 +60,10 @@ func written(t *testing.T, req updateRequest) []string {
 	var attrs []string
 	for _, clause := range regexp.MustCompile(`(SET|REMOVE) `).Split(req.update, -1) {
 		for _, item := range strings.Split(clause, ", ") {
+			// An item of the list starts with the name it writes; a piece that does not is the
+			// rest of a function's arguments, such as if_not_exists(#version, :zero).
 			name, _, _ := strings.Cut(strings.TrimSpace(item), " = ")
-			if name == "" {
+			if !strings.HasPrefix(name, "#") {
 				continue
 			}
 			attr, ok := req.names[name]
@@ -83,27 +85,33 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 		status  = "https://customer.example/status"
 		camp    = "78614b6c-fe7c-41e2-8e25-c9b3a3c91904"
 	)
-	const owned = "attribute_exists(#id) AND #org_id = :org_id AND "
+	const (
+		// The parts of every update: updated_at, the version and the write's id, on an item that
+		// exists and belongs to the caller.
+		set   = "SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one, #write_id = :write_id"
+		owned = "attribute_exists(#id) AND #org_id = :org_id AND "
+	)
 	tests := []struct {
 		name          string
 		changes       []phonenumbers.Change
+		cond          phonenumbers.Precondition
 		wantUpdate    string
 		wantCondition string
-		wantValues    map[string]string
+		wantValues    map[string]string // beyond those of every update
 	}{
 		{
 			name:          "one value is SET with updated_at",
 			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr("support-line")}},
-			wantUpdate:    "SET #updated_at = :now, #label = :label",
+			wantUpdate:    set + ", #label = :label",
 			wantCondition: owned + "(attribute_not_exists(#label) OR #label <> :label)",
-			wantValues:    map[string]string{":label": "support-line"},
+			wantValues:    map[string]string{":label": "S:support-line"},
 		},
 		{
 			name:          "one cleared field is REMOVEd and updated_at SET",
 			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldStatusURL}},
-			wantUpdate:    "SET #updated_at = :now REMOVE #status_url",
+			wantUpdate:    set + " REMOVE #status_url",
 			wantCondition: owned + "(attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null))",
-			wantValues:    map[string]string{":null": "NULL"},
+			wantValues:    map[string]string{":null": "S:NULL"},
 		},
 		{
 			name: "values and clears mix, and any one difference is enough",
@@ -113,12 +121,12 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 				{Field: phonenumbers.FieldLabel},
 				{Field: phonenumbers.FieldCampaignID, Value: strPtr(camp)},
 			},
-			wantUpdate: "SET #updated_at = :now, #inbound_url = :inbound_url, #campaign_id = :campaign_id REMOVE #status_url, #label",
+			wantUpdate: set + ", #inbound_url = :inbound_url, #campaign_id = :campaign_id REMOVE #status_url, #label",
 			wantCondition: owned + "(attribute_not_exists(#inbound_url) OR #inbound_url <> :inbound_url" +
 				" OR attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null)" +
 				" OR attribute_exists(#label) AND NOT attribute_type(#label, :null)" +
 				" OR attribute_not_exists(#campaign_id) OR #campaign_id <> :campaign_id)",
-			wantValues: map[string]string{":inbound_url": inbound, ":campaign_id": camp, ":null": "NULL"},
+			wantValues: map[string]string{":inbound_url": "S:" + inbound, ":campaign_id": "S:" + camp, ":null": "S:NULL"},
 		},
 		{
 			name: "two values",
@@ -126,23 +134,65 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 				{Field: phonenumbers.FieldInboundURL, Value: strPtr(inbound)},
 				{Field: phonenumbers.FieldStatusURL, Value: strPtr(status)},
 			},
-			wantUpdate: "SET #updated_at = :now, #inbound_url = :inbound_url, #status_url = :status_url",
+			wantUpdate: set + ", #inbound_url = :inbound_url, #status_url = :status_url",
 			wantCondition: owned + "(attribute_not_exists(#inbound_url) OR #inbound_url <> :inbound_url" +
 				" OR attribute_not_exists(#status_url) OR #status_url <> :status_url)",
-			wantValues: map[string]string{":inbound_url": inbound, ":status_url": status},
+			wantValues: map[string]string{":inbound_url": "S:" + inbound, ":status_url": "S:" + status},
 		},
 		{
 			name:          "value with quotes and expression syntax stays a value",
 			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr(`x", org_id = :0 #1) OR (true`)}},
-			wantUpdate:    "SET #updated_at = :now, #label = :label",
+			wantUpdate:    set + ", #label = :label",
 			wantCondition: owned + "(attribute_not_exists(#label) OR #label <> :label)",
-			wantValues:    map[string]string{":label": `x", org_id = :0 #1) OR (true`},
+			wantValues:    map[string]string{":label": `S:x", org_id = :0 #1) OR (true`},
+		},
+		{
+			name:          "If-Match * adds nothing: existence and ownership are all it asks",
+			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr("l")}},
+			cond:          phonenumbers.NewPrecondition(true),
+			wantUpdate:    set + ", #label = :label",
+			wantCondition: owned + "(attribute_not_exists(#label) OR #label <> :label)",
+			wantValues:    map[string]string{":label": "S:l"},
+		},
+		{
+			name:          "If-Match with one version",
+			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr("l")}},
+			cond:          phonenumbers.NewPrecondition(false, 7),
+			wantUpdate:    set + ", #label = :label",
+			wantCondition: owned + "#version IN (:v0) AND (attribute_not_exists(#label) OR #label <> :label)",
+			wantValues:    map[string]string{":label": "S:l", ":v0": "N:7"},
+		},
+		{
+			name:          "If-Match naming version 0 also matches a number stored without a version",
+			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr("l")}},
+			cond:          phonenumbers.NewPrecondition(false, 3, 0),
+			wantUpdate:    set + ", #label = :label",
+			wantCondition: owned + "(attribute_not_exists(#version) OR #version IN (:v0, :v1)) AND (attribute_not_exists(#label) OR #label <> :label)",
+			wantValues:    map[string]string{":label": "S:l", ":v0": "N:3", ":v1": "N:0"},
+		},
+		{
+			name:          "If-Match that can match nothing still makes the one write, which fails",
+			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr("l")}},
+			cond:          phonenumbers.NewPrecondition(false),
+			wantUpdate:    set + ", #label = :label",
+			wantCondition: owned + "attribute_not_exists(#id) AND (attribute_not_exists(#label) OR #label <> :label)",
+			wantValues:    map[string]string{":label": "S:l"},
+		},
+		{
+			name:          "If-Match with the most versions",
+			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldLabel, Value: strPtr("l")}},
+			cond:          phonenumbers.NewPrecondition(false, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+			wantUpdate:    set + ", #label = :label",
+			wantCondition: owned + "#version IN (:v0, :v1, :v2, :v3, :v4, :v5, :v6, :v7, :v8, :v9, :v10, :v11, :v12, :v13, :v14, :v15) AND (attribute_not_exists(#label) OR #label <> :label)",
+			wantValues: map[string]string{":label": "S:l", ":v0": "N:1", ":v1": "N:2", ":v2": "N:3", ":v3": "N:4", ":v4": "N:5", ":v5": "N:6",
+				":v6": "N:7", ":v7": "N:8", ":v8": "N:9", ":v9": "N:10", ":v10": "N:11", ":v11": "N:12", ":v12": "N:13", ":v13": "N:14",
+				":v14": "N:15", ":v15": "N:16"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := phoneNumberUpdate(testOrgID, tt.changes, formatTime(testNow))
+			req, err := phoneNumberUpdate(testOrgID, tt.changes, tt.cond, "write-1", formatTime(testNow))
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}
@@ -153,17 +203,21 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 				t.Errorf("got condition\n\t%s\nwant\n\t%s", req.condition, tt.wantCondition)
 			}
 			checkPlaceholders(t, req)
-			wantValues := map[string]string{":org_id": testOrgID, ":now": "2026-04-27T09:30:00Z"}
+			wantValues := map[string]string{":org_id": "S:" + testOrgID, ":now": "S:2026-04-27T09:30:00Z",
+				":zero": "N:0", ":one": "N:1", ":write_id": "S:write-1"}
 			for k, v := range tt.wantValues {
 				wantValues[k] = v
 			}
 			gotValues := map[string]string{}
 			for k, v := range req.values {
-				s, ok := v.(*types.AttributeValueMemberS)
-				if !ok {
-					t.Fatalf("value %s is %T, want a string", k, v)
+				switch v := v.(type) {
+				case *types.AttributeValueMemberS:
+					gotValues[k] = "S:" + v.Value
+				case *types.AttributeValueMemberN:
+					gotValues[k] = "N:" + v.Value
+				default:
+					t.Fatalf("value %s is %T, want a string or a number", k, v)
 				}
-				gotValues[k] = s.Value
 			}
 			if fmt.Sprint(gotValues) != fmt.Sprint(wantValues) {
 				t.Errorf("got values %v, want %v", gotValues, wantValues)
@@ -175,6 +229,16 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestVersionConditionRefusesMoreVersionsThanItCanName(t *testing.T) {
+	t.Parallel()
+	versions := make([]int64, phonenumbers.MaxPreconditionTags+1)
+	_, err := phoneNumberUpdate(testOrgID, []phonenumbers.Change{{Field: phonenumbers.FieldLabel}},
+		phonenumbers.NewPrecondition(false, versions...), "write-1", formatTime(testNow))
+	if err == nil {
+		t.Error("got no error for an If-Match of more versions than the condition can name, want one")
 	}
 }
 

@@ -2,6 +2,8 @@ package dynamostore
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -16,38 +18,67 @@ import (
 // which costs dynalite's parser milliseconds per request, and costs the function about 13% of a
 // request's CPU and 95 allocations.
 //
-// The update of a phone number, in full. A patch that sets the label and clears the status URL
-// is this one UpdateItem:
+// The update of a phone number, in full. A patch that sets the label and clears the status URL,
+// sent with If-Match: "3", "0", is this one UpdateItem:
 //
-//	UpdateExpression:    SET #updated_at = :now, #label = :label REMOVE #status_url
-//	ConditionExpression: attribute_exists(#id) AND #org_id = :org_id AND
-//	                     (attribute_not_exists(#label) OR #label <> :label OR
-//	                      attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null))
+//	UpdateExpression:    SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one,
+//	                         #write_id = :write_id, #label = :label REMOVE #status_url
+//	ConditionExpression: attribute_exists(#id) AND #org_id = :org_id
+//	                     AND (attribute_not_exists(#version) OR #version IN (:v0, :v1))
+//	                     AND (attribute_not_exists(#label) OR #label <> :label OR
+//	                          attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null))
 //
 // Each field the patch touches adds its SET or REMOVE clause and its "differs" term, in the order
 // of phonenumbers.UpdatableFields; the terms are OR'ed, so that a patch equal to what is stored
-// fails the condition and writes nothing.
+// fails the condition and writes nothing. The version term is the If-Match (versionCondition):
+// none without one or with "*", an IN list of the versions it names (with
+// attribute_not_exists when it names 0, the version of a number stored without one), and a term
+// no item satisfies when it names nothing that can match.
 
 // Placeholders of the attributes every update names.
 const (
 	nameID        = "#id"
 	nameOrgID     = "#org_id"
 	nameUpdatedAt = "#updated_at"
+	nameVersion   = "#version"
+	nameWriteID   = "#write_id"
 )
 
 // Placeholders of the values every update, or every clear, uses.
 const (
-	valueOrgID = ":org_id"
-	valueNow   = ":now"
+	valueOrgID   = ":org_id"
+	valueNow     = ":now"
+	valueZero    = ":zero"
+	valueOne     = ":one"
+	valueWriteID = ":write_id"
 	// valueNULL holds the type name NULL, for attribute_type.
 	valueNULL = ":null"
 )
 
 // The fixed parts of the update of a phone number.
 const (
-	updateSetUpdatedAt = "SET #updated_at = :now"
-	conditionOwned     = "attribute_exists(#id) AND #org_id = :org_id"
+	updateSet      = "SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one, #write_id = :write_id"
+	conditionOwned = "attribute_exists(#id) AND #org_id = :org_id"
 )
+
+// The version term of the condition, per kind of If-Match.
+const (
+	// versionInPrefix starts the list of versions an If-Match names; versionValues and ")"
+	// complete it.
+	versionInPrefix = " AND #version IN ("
+	// versionZeroOrInPrefix is versionInPrefix when the If-Match names version 0.
+	versionZeroOrInPrefix = " AND (attribute_not_exists(#version) OR #version IN ("
+	// versionNeverMatches is the term of an If-Match that can match nothing (weak tags only, for
+	// example): the write still makes its one round trip, and the item it fails on decides the
+	// answer, so a 404 and a 412 cost the same.
+	versionNeverMatches = " AND attribute_not_exists(#id)"
+)
+
+// versionValues are the placeholders of the versions an If-Match names, one per entity-tag.
+var versionValues = [phonenumbers.MaxPreconditionTags]string{
+	":v0", ":v1", ":v2", ":v3", ":v4", ":v5", ":v6", ":v7",
+	":v8", ":v9", ":v10", ":v11", ":v12", ":v13", ":v14", ":v15",
+}
 
 // fieldExpression is how an update writes one updatable field, and how its condition tells
 // whether the write would change the stored value.
@@ -111,17 +142,22 @@ type updateRequest struct {
 }
 
 // phoneNumberUpdate assembles the update of a phone number of orgID that applies changes (at
-// least one) at now.
-func phoneNumberUpdate(orgID string, changes []phonenumbers.Change, now string) (updateRequest, error) {
+// least one) at now, if the number's version satisfies cond, as the write writeID.
+func phoneNumberUpdate(orgID string, changes []phonenumbers.Change, cond phonenumbers.Precondition, writeID, now string) (updateRequest, error) {
 	req := updateRequest{
-		names: map[string]string{nameID: attrID, nameOrgID: attrOrgID, nameUpdatedAt: attrUpdatedAt},
+		names: map[string]string{
+			nameID: attrID, nameOrgID: attrOrgID, nameUpdatedAt: attrUpdatedAt, nameVersion: attrVersion, nameWriteID: attrWriteID,
+		},
 		values: map[string]types.AttributeValue{
-			valueOrgID: stringValue(orgID),
-			valueNow:   stringValue(now),
+			valueOrgID:   stringValue(orgID),
+			valueNow:     stringValue(now),
+			valueZero:    &types.AttributeValueMemberN{Value: "0"},
+			valueOne:     &types.AttributeValueMemberN{Value: "1"},
+			valueWriteID: stringValue(writeID),
 		},
 	}
 	var set, remove, differs strings.Builder
-	set.WriteString(updateSetUpdatedAt)
+	set.WriteString(updateSet)
 	for _, c := range changes {
 		f, ok := expressionOf(c.Field)
 		if !ok {
@@ -147,7 +183,39 @@ func phoneNumberUpdate(orgID string, changes []phonenumbers.Change, now string) 
 		differs.WriteString(f.differs)
 		req.values[f.value] = stringValue(*c.Value)
 	}
+	version, err := versionCondition(cond, req.values)
+	if err != nil {
+		return updateRequest{}, err
+	}
 	req.update = set.String() + remove.String()
-	req.condition = conditionOwned + " AND (" + differs.String() + ")"
+	req.condition = conditionOwned + version + " AND (" + differs.String() + ")"
 	return req, nil
+}
+
+// versionCondition returns the version term of the condition for cond (see the constants), and
+// adds the values it uses to values.
+func versionCondition(cond phonenumbers.Precondition, values map[string]types.AttributeValue) (string, error) {
+	switch {
+	case !cond.Present() || cond.Any:
+		return "", nil
+	case len(cond.Versions) == 0:
+		return versionNeverMatches, nil
+	case len(cond.Versions) > len(versionValues):
+		return "", fmt.Errorf("if-match names %d versions, at most %d can be checked", len(cond.Versions), len(versionValues))
+	}
+	prefix, suffix := versionInPrefix, ")"
+	if slices.Contains(cond.Versions, 0) {
+		prefix, suffix = versionZeroOrInPrefix, "))"
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i, v := range cond.Versions {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(versionValues[i])
+		values[versionValues[i]] = &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
+	b.WriteString(suffix)
+	return b.String(), nil
 }

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -73,6 +74,10 @@ func NewPhoneNumberItem(n phonenumbers.PhoneNumber) map[string]types.AttributeVa
 	optional(attrCampaignID, n.CampaignID)
 	optional(attrCarrierLineOptionStatus, n.CarrierLineOptionStatus)
 	optional(attrCarrierLineOptionPropagatedAt, formatOptionalTime(n.CarrierLineOptionPropagatedAt))
+	if n.Version > 0 {
+		// Absent is version 0, as for numbers stored before versions existed.
+		item[attrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(n.Version, 10)}
+	}
 	return item
 }
 
@@ -110,7 +115,7 @@ func decodeCampaign(item map[string]types.AttributeValue) (phonenumbers.Campaign
 
 // decodePhoneNumber reads a phone number item. Every attribute the resource shows must have the
 // type it is read as: a string (or, for an optional one, absent or NULL, both meaning cleared),
-// a boolean, an RFC 3339 timestamp.
+// a boolean, an RFC 3339 timestamp; the version is a whole number from 0, absent meaning 0.
 func decodePhoneNumber(item map[string]types.AttributeValue) (phonenumbers.PhoneNumber, error) {
 	r := itemReader{item: item}
 	n := phonenumbers.PhoneNumber{
@@ -128,6 +133,7 @@ func decodePhoneNumber(item map[string]types.AttributeValue) (phonenumbers.Phone
 		MMSEnabled:                    r.boolean(attrMMSEnabled),
 		CreatedAt:                     r.timestamp(attrCreatedAt),
 		UpdatedAt:                     r.timestamp(attrUpdatedAt),
+		Version:                       r.version(attrVersion),
 	}
 	return n, r.err
 }
@@ -203,6 +209,23 @@ func (r *itemReader) stringSet(name string) []string {
 		r.fail(name, "stored as %s, want a string set", typeName(v))
 	}
 	return nil
+}
+
+// version reads a whole number from 0 that may be absent (0).
+func (r *itemReader) version(name string) int64 {
+	switch v := r.item[name].(type) {
+	case nil:
+		return 0
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil || n < 0 {
+			r.fail(name, "%q is not a whole number from 0", v.Value)
+		}
+		return n
+	default:
+		r.fail(name, "stored as %s, want a number", typeName(v))
+	}
+	return 0
 }
 
 // timestamp reads a timestamp that must be there: a timestamp that does not parse is corrupt

@@ -60,6 +60,11 @@ const (
 	attrSMSEnabled                    = "sms_enabled"
 	attrMMSEnabled                    = "mms_enabled"
 	attrUpdatedAt                     = "updated_at"
+	// attrVersion counts the writes that changed the number (absent: 0); it is the ETag.
+	attrVersion = "version"
+	// attrWriteID holds a random id of the write that last changed the number, so that a write
+	// retried after its first attempt was applied recognises its own change.
+	attrWriteID = "write_id"
 )
 
 // CreateTableInputs returns the definition of each table as the store expects it: the one place

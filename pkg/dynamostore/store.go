@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -67,18 +68,32 @@ func (s *Store) FindCampaign(ctx context.Context, id string) (phonenumbers.Campa
 	return c, nil
 }
 
-// UpdatePhoneNumber applies patch to the phone number id of organization orgID in one
-// conditional UpdateItem: SET for new values, REMOVE for cleared ones, and updated_at set to now.
-// The condition requires the item to exist, to belong to orgID and to differ from the patch in at
-// least one field, so a patch that changes nothing writes nothing. When the condition fails, the
-// old item DynamoDB returns (ReturnValuesOnConditionCheckFailure) tells a no-op from a missing or
-// foreign number without another round trip; engines that do not return it get one fallback read.
+// UpdatePhoneNumber applies patch to the phone number id of organization orgID, if its version
+// satisfies cond, in one round trip to storage, and returns the number as stored afterwards.
+//
+// A patch with changes is one conditional UpdateItem: SET for new values, REMOVE for cleared
+// ones, updated_at set to now, the version incremented and the write's own random id recorded.
+// Its condition requires the item to exist, to belong to orgID, to satisfy cond and to differ from
+// the patch in at least one field, so a patch that changes nothing writes nothing. When the
+// condition fails, the item it failed on (ReturnValuesOnConditionCheckFailure; DynamoDB, moto and
+// the local dynalite return it) decides the answer without another round trip: see outcome.
+//
+// A patch without changes is one strongly consistent GetItem, decided the same way. So a missing
+// number, another organization's, a no-op and a failed If-Match all cost one storage call here,
+// as a success does.
 func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
 	changes := patch.Changes()
 	if len(changes) == 0 {
-		return s.ownedPhoneNumber(ctx, orgID, id)
+		item, err := s.getItem(ctx, s.tables.PhoneNumbers, PhoneNumbersHashKey, id)
+		if err != nil {
+			return phonenumbers.PhoneNumber{}, storageError("get phone number", err)
+		}
+		return outcome(item, orgID, patch, cond, "")
 	}
-	expr, err := phoneNumberUpdate(orgID, changes, formatTime(now))
+	// A fresh id per call; the SDK's retries of the call resend the same input, so a retry whose
+	// first attempt was applied finds this id on the item.
+	writeID := rand.Text()
+	expr, err := phoneNumberUpdate(orgID, changes, cond, writeID, formatTime(now))
 	if err != nil {
 		return phonenumbers.PhoneNumber{}, fmt.Errorf("build update expression: %w", err)
 	}
@@ -95,39 +110,69 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	var conditionFailed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &conditionFailed):
-		if conditionFailed.Item == nil {
-			return s.ownedPhoneNumber(ctx, orgID, id)
-		}
-		return ownedItem(conditionFailed.Item, orgID)
+		return outcome(conditionFailed.Item, orgID, patch, cond, writeID)
 	case err != nil:
 		return phonenumbers.PhoneNumber{}, storageError("update phone number", err)
 	}
-	return ownedItem(out.Attributes, orgID)
-}
-
-// ownedPhoneNumber reads the phone number and returns it if orgID owns it.
-func (s *Store) ownedPhoneNumber(ctx context.Context, orgID, id string) (phonenumbers.PhoneNumber, error) {
-	item, err := s.getItem(ctx, s.tables.PhoneNumbers, PhoneNumbersHashKey, id)
+	number, err := decodePhoneNumber(out.Attributes)
 	if err != nil {
-		return phonenumbers.PhoneNumber{}, storageError("get phone number", err)
+		return phonenumbers.PhoneNumber{}, fmt.Errorf("update applied, but the item it wrote does not decode: %w", err)
 	}
-	return ownedItem(item, orgID)
+	return number, nil
 }
 
-// ownedItem decodes a phone number item, reporting a missing item and another organization's item
-// with the same not-found error so that existence never leaks across organizations.
-func ownedItem(item map[string]types.AttributeValue, orgID string) (phonenumbers.PhoneNumber, error) {
-	// Ownership first: a missing item (no org_id at all) and a foreign one are "not found" before
-	// anything else about them is looked at, so that not even a decoding failure can be observed.
-	owner, ok := item[attrOrgID].(*types.AttributeValueMemberS)
-	if !ok || owner.Value != orgID {
-		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
+// outcome decides what a patch that was not written comes to, from the item as stored (nil for
+// none): the item the write's condition failed on, or the item read for a patch without changes.
+// In order:
+//   - no item, another organization's, or one without an id or organization: not found, the
+//     same error for all, so that existence never leaks across organizations;
+//   - the item carries writeID: the write was applied by an earlier attempt of this very call, and
+//     the item is its result;
+//   - an item that does not decode: corrupt, an internal error (nothing was written);
+//   - cond does not match the item's version: precondition failed, with that version;
+//   - the patch changes nothing on the item: the item, unchanged;
+//   - anything else means the condition failed on something the decoding accepts: an internal
+//     error.
+func outcome(item map[string]types.AttributeValue, orgID string, patch phonenumbers.Patch, cond phonenumbers.Precondition, writeID string) (phonenumbers.PhoneNumber, error) {
+	if err := checkOwner(item, orgID); err != nil {
+		return phonenumbers.PhoneNumber{}, err
 	}
 	number, err := decodePhoneNumber(item)
 	if err != nil {
-		return phonenumbers.PhoneNumber{}, fmt.Errorf("decode phone number %s: %w", number.ID, err)
+		return phonenumbers.PhoneNumber{}, fmt.Errorf("corrupt phone number item, left unchanged: %w", err)
 	}
-	return number, nil
+	if written, ok := item[attrWriteID].(*types.AttributeValueMemberS); ok && writeID != "" && written.Value == writeID {
+		return number, nil
+	}
+	if !cond.Matches(number.Version) {
+		return phonenumbers.PhoneNumber{}, phonenumbers.PreconditionFailed(number.Version)
+	}
+	if _, changed := patch.Apply(number); !changed {
+		return number, nil
+	}
+	return phonenumbers.PhoneNumber{}, errors.New("the update's condition failed on an item that owns, matches and differs from the patch")
+}
+
+// checkOwner returns nil when item is a phone number of orgID, and the not-found error otherwise:
+// for no item and another organization's alike, and for an item without an id or organization,
+// which belongs to nobody (its corruption is the error's cause, for the log; the client sees the
+// same 404). Ownership is decided before anything else about the item is looked at, so that not
+// even a decoding failure of another organization's item can be observed.
+func checkOwner(item map[string]types.AttributeValue, orgID string) error {
+	if item == nil {
+		return phonenumbers.ErrNotFound()
+	}
+	owner, _ := item[attrOrgID].(*types.AttributeValueMemberS)
+	id, _ := item[attrID].(*types.AttributeValueMemberS)
+	if owner == nil || owner.Value == "" || id == nil || id.Value == "" {
+		notFound := phonenumbers.ErrNotFound()
+		notFound.Err = errors.New("corrupt phone number item: no id or organization")
+		return notFound
+	}
+	if owner.Value != orgID {
+		return phonenumbers.ErrNotFound()
+	}
+	return nil
 }
 
 // getItem reads one item by its string partition key with a strongly consistent read; nil when

@@ -36,16 +36,22 @@ type UpdatableField struct {
 	normalize func(value string) string
 	// inPatch returns where a Patch holds the field.
 	inPatch func(*Patch) **string
+	// inNumber returns where a PhoneNumber holds the field.
+	inNumber func(*PhoneNumber) **string
 }
 
 // UpdatableFields is the one table of updatable fields, in the order the API documents them.
 // Adding an updatable field means one entry here (and a Patch member for it), plus the name of
 // the attribute that stores it in dynamostore.
 var UpdatableFields = []UpdatableField{
-	{Name: FieldInboundURL, problem: webhookURLProblem, inPatch: func(p *Patch) **string { return &p.InboundURL }},
-	{Name: FieldStatusURL, problem: webhookURLProblem, inPatch: func(p *Patch) **string { return &p.StatusURL }},
-	{Name: FieldLabel, problem: LabelProblem, inPatch: func(p *Patch) **string { return &p.Label }},
-	{Name: FieldCampaignID, problem: campaignIDProblem, normalize: normalizedUUID, inPatch: func(p *Patch) **string { return &p.CampaignID }},
+	{Name: FieldInboundURL, problem: webhookURLProblem,
+		inPatch: func(p *Patch) **string { return &p.InboundURL }, inNumber: func(n *PhoneNumber) **string { return &n.InboundURL }},
+	{Name: FieldStatusURL, problem: webhookURLProblem,
+		inPatch: func(p *Patch) **string { return &p.StatusURL }, inNumber: func(n *PhoneNumber) **string { return &n.StatusURL }},
+	{Name: FieldLabel, problem: LabelProblem,
+		inPatch: func(p *Patch) **string { return &p.Label }, inNumber: func(n *PhoneNumber) **string { return &n.Label }},
+	{Name: FieldCampaignID, problem: campaignIDProblem, normalize: normalizedUUID,
+		inPatch: func(p *Patch) **string { return &p.CampaignID }, inNumber: func(n *PhoneNumber) **string { return &n.CampaignID }},
 }
 
 // In returns the field's value in p: nil when the patch leaves it unchanged, "" when it clears it.
@@ -91,6 +97,29 @@ func (p Patch) Changes() []Change {
 		changes = append(changes, c)
 	}
 	return changes
+}
+
+// Apply returns n with the patch applied, and whether that changes a stored value: a value that
+// differs from the stored one, or a clear that finds a value. A patch that changes nothing is
+// answered without a write; the store's write condition asks the same question of the stored
+// item, so that the two agree.
+func (p Patch) Apply(n PhoneNumber) (PhoneNumber, bool) {
+	changed := false
+	for _, f := range UpdatableFields {
+		value := f.In(p)
+		if value == nil {
+			continue
+		}
+		stored := f.inNumber(&n)
+		switch {
+		case *value == "" && *stored != nil:
+			*stored, changed = nil, true
+		case *value != "" && (*stored == nil || **stored != *value):
+			v := *value
+			*stored, changed = &v, true
+		}
+	}
+	return n, changed
 }
 
 // UpdateInput is the request after every check that needs no storage has passed.

@@ -2,6 +2,7 @@ package phonenumbers_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"strings"
@@ -397,4 +398,63 @@ func describeChanges(cs []phonenumbers.Change) string {
 		parts[i] = string(c.Field) + "=" + v
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func TestPatchApply(t *testing.T) {
+	t.Parallel()
+	stored := phonenumbers.PhoneNumber{
+		ID: "497f6eca-6276-4993-bfeb-53cbbbba6f08", InboundURL: ptr("https://in.example/a"), Label: ptr("line"),
+		CampaignID: ptr("78614b6c-fe7c-41e2-8e25-c9b3a3c91904"), Version: 4,
+	}
+	tests := []struct {
+		name        string
+		patch       phonenumbers.Patch
+		wantChanged bool
+		want        func(n *phonenumbers.PhoneNumber)
+	}{
+		{name: "an empty patch changes nothing", patch: phonenumbers.Patch{}},
+		{name: "an equal value changes nothing", patch: phonenumbers.Patch{Label: ptr("line")}},
+		{name: "clearing an absent field changes nothing", patch: phonenumbers.Patch{StatusURL: ptr("")}},
+		{name: "a new value changes the field", patch: phonenumbers.Patch{Label: ptr("other")}, wantChanged: true,
+			want: func(n *phonenumbers.PhoneNumber) { n.Label = ptr("other") }},
+		{name: "a value for an absent field sets it", patch: phonenumbers.Patch{StatusURL: ptr("https://s.example/s")}, wantChanged: true,
+			want: func(n *phonenumbers.PhoneNumber) { n.StatusURL = ptr("https://s.example/s") }},
+		{name: "clearing a stored field removes it", patch: phonenumbers.Patch{InboundURL: ptr("")}, wantChanged: true,
+			want: func(n *phonenumbers.PhoneNumber) { n.InboundURL = nil }},
+		{name: "one difference among equal values is a change", patch: phonenumbers.Patch{Label: ptr("line"),
+			CampaignID: ptr("0f6b2c4a-1d3e-4f5a-8b7c-9d0e1f2a3b4c"), StatusURL: ptr("")}, wantChanged: true,
+			want: func(n *phonenumbers.PhoneNumber) { n.CampaignID = ptr("0f6b2c4a-1d3e-4f5a-8b7c-9d0e1f2a3b4c") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			original := fmt.Sprintf("%+v", describeNumber(stored))
+			got, changed := tt.patch.Apply(stored)
+			if changed != tt.wantChanged {
+				t.Errorf("changed = %v, want %v", changed, tt.wantChanged)
+			}
+			want := stored
+			if tt.want != nil {
+				tt.want(&want)
+			}
+			if g, w := describeNumber(got), describeNumber(want); g != w {
+				t.Errorf("got %s\nwant %s", g, w)
+			}
+			if after := fmt.Sprintf("%+v", describeNumber(stored)); after != original {
+				t.Errorf("Apply changed its argument: %s, was %s", after, original)
+			}
+		})
+	}
+}
+
+// describeNumber shows the updatable fields and the version of n, pointers followed.
+func describeNumber(n phonenumbers.PhoneNumber) string {
+	s := func(p *string) string {
+		if p == nil {
+			return "<nil>"
+		}
+		return fmt.Sprintf("%q", *p)
+	}
+	return fmt.Sprintf("inbound_url=%s status_url=%s label=%s campaign_id=%s version=%d",
+		s(n.InboundURL), s(n.StatusURL), s(n.Label), s(n.CampaignID), n.Version)
 }

@@ -87,7 +87,7 @@ func profileFullPath(ctx context.Context, o options, testBinary string) error {
 		"-test.cpuprofile="+cpu, "-test.memprofile="+mem, "-test.memprofilerate=1"); err != nil {
 		return err
 	}
-	progress("profiles of %s: %s, %s (go tool pprof -top %s %s)", fullPathPatch.ours, cpu, mem, testBinary, cpu)
+	progress("profiles of %s: %s, %s (go tool pprof -top %s; -sample_index=alloc_objects for allocations)", fullPathPatch.ours, cpu, mem, cpu)
 	return nil
 }
 

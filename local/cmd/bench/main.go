@@ -17,7 +17,7 @@
 // Every ratio is taken per repetition (-reps, at least 3 by default) and reported as the median
 // with its range; a target is met only when the whole range meets it.
 //
-//	go run ./local/cmd/bench [-json] [-reps 3] [-n 1000] [-clients 8] [-per-client 200] [-cold-runs 5]
+//	go run ./local/cmd/bench [-json] [-reps 3] [-n 1000] [-clients 8] [-per-client 200] [-cold-runs 7]
 //	go run ./local/cmd/bench -only cold -v                          # one section, emulator output on stderr
 //	go run ./local/cmd/bench -only handler -profile /tmp/prof       # CPU and allocation profiles of the full path
 //	go run ./local/cmd/bench -only cold -function /tmp/variant.go   # an experiment against the same references
@@ -79,7 +79,7 @@ func main() {
 	flag.IntVar(&o.perClient, "per-client", 200, "PATCHes per concurrent client per side in each repetition")
 	flag.IntVar(&o.round, "round", 10, "requests per client in one round; ours and the floor alternate rounds, which cancels drift in the machine's load")
 	flag.IntVar(&o.warmup, "warmup", 200, "unmeasured PATCHes on each side before the end-to-end repetitions")
-	flag.IntVar(&o.coldRuns, "cold-runs", 5, "emulator cold starts of each bootstrap for each case in each repetition")
+	flag.IntVar(&o.coldRuns, "cold-runs", 7, "emulator cold starts of each bootstrap for each case in each repetition")
 	flag.IntVar(&o.rssInvokes, "rss-invokes", 400, "invokes fed by the concurrent clients while peak RSS is measured")
 	flag.StringVar(&o.benchTime, "bench-time", "1s", "-test.benchtime of each full-path benchmark run")
 	flag.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of the full path (BenchmarkFullPath) into this directory")

@@ -108,7 +108,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) ./pkg/apigw/
 
 .PHONY: bench
-bench: $(DYNALITE) $(RIE) ## Measure handler overhead, end-to-end latency against the floor, cold start and size
+bench: $(DYNALITE) $(RIE) ## Measure the function against same-work references (see local/cmd/bench/README.md)
 	@$(GO) run ./local/cmd/bench -go $(GO) -rie $(RIE)
 
 ## ---- deploy ----

@@ -183,6 +183,10 @@ func (h *Handler) logRequest(ctx context.Context, event events.APIGatewayV2HTTPR
 		case o.status >= 500:
 			level = slog.LevelError
 			attrs = append(attrs, slog.String("error", err.Error()))
+		case errors.Is(err, phonenumbers.ErrCorruptRecord):
+			// Refused without a hint to the client; the operator must repair the record.
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("error", err.Error()))
 		case errors.Is(err, errMalformedEvent):
 			// Not the API client's doing: the integration or a direct invocation sent it.
 			level = slog.LevelWarn

@@ -548,10 +548,14 @@ func realService(keys phonenumbers.APIKeyFinder) *phonenumbers.Service {
 func TestHandleUnauthorizedResponsesAreIdentical(t *testing.T) {
 	t.Parallel()
 	revoked := "am_live_" + strings.Repeat("R", 40)
+	noOrg := "am_live_" + strings.Repeat("O", 40)
+	noID := "am_live_" + strings.Repeat("I", 40)
 	revokedAt := time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC)
 	keys := fakeKeyFinder{keys: map[string]phonenumbers.APIKey{
 		phonenumbers.HashSecret(phonenumbers.NewSecret(eventSecret)): {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
 		phonenumbers.HashSecret(phonenumbers.NewSecret(revoked)):     {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}, RevokedAt: &revokedAt},
+		phonenumbers.HashSecret(phonenumbers.NewSecret(noOrg)):       {ID: keyID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
+		phonenumbers.HashSecret(phonenumbers.NewSecret(noID)):        {OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
 	}}
 	tests := []struct {
 		name   string
@@ -565,6 +569,8 @@ func TestHandleUnauthorizedResponsesAreIdentical(t *testing.T) {
 			ev.Headers["authorization"] = "Bearer am_live_" + strings.Repeat("U", 40)
 		}},
 		{name: "revoked key", mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers["authorization"] = "Bearer " + revoked }},
+		{name: "key record without organization", mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers["authorization"] = "Bearer " + noOrg }},
+		{name: "key record without id", mutate: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers["authorization"] = "Bearer " + noID }},
 		{name: "unknown key with bad path id and bad body", mutate: func(ev *events.APIGatewayV2HTTPRequest) {
 			ev.Headers["authorization"] = "Bearer am_live_" + strings.Repeat("U", 40)
 			ev.PathParameters["id"] = "nope"
@@ -755,6 +761,10 @@ func TestHandleLogsOneLinePerRequest(t *testing.T) {
 			wantStatus: 200, wantLevel: "INFO", wantPrincipal: true, wantNumberID: numberID},
 		{name: "unauthenticated", updater: failWith(phonenumbers.ErrUnauthenticated()),
 			wantStatus: 401, wantCode: "UNAUTHORIZED", wantLevel: "INFO", wantNumberID: numberID},
+		{name: "unauthenticated by a corrupt key record is an error for the operator",
+			updater: failWith(&phonenumbers.Error{Kind: phonenumbers.KindUnauthenticated, Message: "authentication failed",
+				Err: fmt.Errorf("api key record (id %q, org_id %q): %w", keyID, "", phonenumbers.ErrCorruptRecord)}),
+			wantStatus: 401, wantCode: "UNAUTHORIZED", wantLevel: "ERROR", wantNumberID: numberID},
 		{name: "validation failure after authentication", updater: withPrincipal(&phonenumbers.Error{Kind: phonenumbers.KindValidationFailed, Message: "validation failed", Details: map[string]string{"label": "x"}}),
 			wantStatus: 422, wantCode: "VALIDATION_FAILED", wantLevel: "INFO", wantPrincipal: true, wantNumberID: numberID},
 		{name: "unavailable", updater: withPrincipal(phonenumbers.ErrUnavailable(errors.New("throttled"))),

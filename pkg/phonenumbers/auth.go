@@ -142,6 +142,11 @@ type APIKeyFinder interface {
 // caches nothing, so a revocation takes effect on the next request. An unknown key and a revoked
 // key fail through the same branch with the same error, ErrUnauthenticated; a storage failure
 // keeps its own kind, so that an outage is a 503 and not a 401.
+//
+// A key record without an id or an organization is corrupt: it would act for nobody, or write
+// numbers that belong to nobody. It authenticates nothing, with the same 401 to the client; the
+// error's cause (for the log, never the client) says which record is corrupt, by its id and
+// organization, never by the secret or its hash.
 func Authenticate(ctx context.Context, keys APIKeyFinder, secret Secret) (Principal, error) {
 	key, err := keys.FindAPIKey(ctx, HashSecret(secret))
 	if err != nil && KindOf(err) != KindNotFound {
@@ -149,6 +154,11 @@ func Authenticate(ctx context.Context, keys APIKeyFinder, secret Secret) (Princi
 	}
 	if err != nil || key.RevokedAt != nil {
 		return Principal{}, ErrUnauthenticated()
+	}
+	if key.ID == "" || key.OrgID == "" {
+		refused := ErrUnauthenticated()
+		refused.Err = fmt.Errorf("api key record (id %q, org_id %q): %w: empty id or org_id", key.ID, key.OrgID, ErrCorruptRecord)
+		return Principal{}, refused
 	}
 	return Principal{KeyID: key.ID, OrgID: key.OrgID, Scopes: key.Scopes}, nil
 }

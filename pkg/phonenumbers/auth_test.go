@@ -226,6 +226,57 @@ func TestUnknownAndRevokedKeysFailIdentically(t *testing.T) {
 	}
 }
 
+// TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing: a key record with an empty id or
+// organization is corrupt. It fails as every other key failure does to the client (the same
+// kind, message and details), while the cause names the record by its id and organization for
+// the log, never by the secret or its hash.
+func TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing(t *testing.T) {
+	t.Parallel()
+	unknownErr := phonenumbers.ErrUnauthenticated()
+	tests := []struct {
+		name    string
+		edit    func(k *phonenumbers.APIKey)
+		corrupt bool
+	}{
+		{name: "empty organization", edit: func(k *phonenumbers.APIKey) { k.OrgID = "" }, corrupt: true},
+		{name: "empty id", edit: func(k *phonenumbers.APIKey) { k.ID = "" }, corrupt: true},
+		{name: "empty id and organization", edit: func(k *phonenumbers.APIKey) { k.ID, k.OrgID = "", "" }, corrupt: true},
+		{name: "empty id and organization, revoked", edit: func(k *phonenumbers.APIKey) {
+			revokedAt := time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC)
+			k.ID, k.OrgID, k.RevokedAt = "", "", &revokedAt
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			key := activeKey()
+			tt.edit(&key)
+			got, err := phonenumbers.Authenticate(context.Background(), &fakeKeyFinder{keys: map[string]phonenumbers.APIKey{secretHash: key}}, phonenumbers.NewSecret(secret))
+			if err == nil {
+				t.Fatalf("got principal %+v, want the key refused", got)
+			}
+			var e *phonenumbers.Error
+			if !errors.As(err, &e) || e.Kind != unknownErr.Kind || e.Message != unknownErr.Message || e.Details != nil {
+				t.Errorf("got %#v, want the client-facing face of %#v", err, unknownErr)
+			}
+			if !reflect.DeepEqual(got, phonenumbers.Principal{}) {
+				t.Errorf("got principal %+v, want the zero principal", got)
+			}
+			if errors.Is(err, phonenumbers.ErrCorruptRecord) != tt.corrupt {
+				t.Errorf("got error %v, want errors.Is(ErrCorruptRecord) %v", err, tt.corrupt)
+			}
+			for _, forbidden := range []string{secret, secretHash, secret[len(phonenumbers.SecretPrefix):]} {
+				if strings.Contains(err.Error(), forbidden) || strings.Contains(fmt.Sprintf("%+v", err), forbidden) {
+					t.Errorf("got error %q holding the secret or its hash", err)
+				}
+			}
+			if tt.corrupt && key.ID != "" && !strings.Contains(err.Error(), key.ID) {
+				t.Errorf("got error %q, want it to name the record by its id %s", err, key.ID)
+			}
+		})
+	}
+}
+
 // TestRevocationTakesEffectOnTheNextRequest shows that nothing is cached between calls.
 func TestRevocationTakesEffectOnTheNextRequest(t *testing.T) {
 	t.Parallel()

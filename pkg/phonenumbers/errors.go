@@ -99,6 +99,11 @@ func KindOf(err error) Kind {
 	return KindInternal
 }
 
+// ErrCorruptRecord is the cause of an error about a stored record that breaks the data model (a
+// key without an organization, for example). The client sees only the error's kind; the handler
+// logs the cause at error level, for an operator to repair the record.
+var ErrCorruptRecord = errors.New("corrupt record")
+
 // Errorf returns an *Error of the given kind whose client-facing message is formatted from format
 // and args.
 func Errorf(kind Kind, format string, args ...any) *Error {

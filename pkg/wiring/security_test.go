@@ -335,6 +335,73 @@ func TestUnknownAndRevokedKeysTakeTheSamePath(t *testing.T) {
 	})
 }
 
+// TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing holds issue 11's finding 5 for keys: a
+// key record whose org_id or id is absent or empty authenticated with an empty organization and
+// wrote a number owned by nobody. Now it is the same 401 as an unknown key, byte for byte apart
+// from the request id, nothing is written, and the log line reports the corrupt record at error
+// level by its id and organization, never by the secret or its hash.
+func TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		w := newWorld(t, env)
+		n := w.putNumber(t, nil)
+		// A number that belongs to nobody, which an organization-less key would have reached.
+		orphan := w.putNumber(t, func(n *phonenumbers.PhoneNumber) { n.OrgID = "" })
+
+		corrupt := []struct {
+			name string
+			edit func(item map[string]types.AttributeValue)
+		}{
+			{"no org_id", func(item map[string]types.AttributeValue) { delete(item, "org_id") }},
+			{"empty org_id", func(item map[string]types.AttributeValue) { item["org_id"] = &types.AttributeValueMemberS{Value: ""} }},
+			{"no id", func(item map[string]types.AttributeValue) { delete(item, "id") }},
+			{"empty id", func(item map[string]types.AttributeValue) { item["id"] = &types.AttributeValueMemberS{Value: ""} }},
+			{"neither", func(item map[string]types.AttributeValue) { delete(item, "id"); delete(item, "org_id") }},
+		}
+		unknown := w.rejected(t, n.ID, `{"label":"x"}`, want401, withBearer(newSecret(40)))
+		stored := func() string {
+			return itemString(env.GetPhoneNumberItem(t, n.ID)) + "\n" + itemString(env.GetPhoneNumberItem(t, orphan.ID))
+		}
+		before := stored()
+		for _, c := range corrupt {
+			t.Run(c.name, func(t *testing.T) {
+				secret := newSecret(40)
+				key := phonenumbers.APIKey{ID: newUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite},
+					Prefix: secret[:phonenumbers.KeyPrefixLength], CreatedAt: createdAt}
+				item := dynamostore.NewAPIKeyItem(key, phonenumbers.HashSecret(phonenumbers.NewSecret(secret)))
+				c.edit(item)
+				if _, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(env.Tables.APIKeys), Item: item}); err != nil {
+					t.Fatalf("put corrupt key: %v", err)
+				}
+
+				for _, id := range []string{n.ID, orphan.ID} {
+					r := w.rejected(t, id, `{"label":"written by a corrupt key"}`, want401, withBearer(secret))
+					if got, want := r.bodyWithoutRequestID(), unknown.bodyWithoutRequestID(); got != want {
+						t.Errorf("body %s, want the unknown key's %s", got, want)
+					}
+					if got, want := comparableHeader(r.header), comparableHeader(unknown.header); !maps.EqualFunc(got, want, slices.Equal[[]string]) {
+						t.Errorf("headers %v, want the unknown key's %v", got, want)
+					}
+					entry := logEntry(t, env, r.requestID())
+					cause, _ := entry["error"].(string)
+					if entry["level"] != "ERROR" || !strings.Contains(cause, "corrupt record") {
+						t.Errorf("log line %v, want an ERROR naming the corrupt record", entry)
+					}
+					if _, ok := entry["org_id"]; ok {
+						t.Errorf("log line %v has a principal, want none", entry)
+					}
+				}
+				if leak, ok := enginetest.Leaked(env.Logs(), secret); ok {
+					t.Errorf("the corrupt key's secret leaks into the logs as %q", leak)
+				}
+			})
+		}
+		if after := stored(); after != before {
+			t.Errorf("numbers changed:\nbefore %s\nafter  %s", before, after)
+		}
+	})
+}
+
 // comparableLog is a log entry without what differs between any two requests.
 func comparableLog(entry map[string]any) map[string]any {
 	out := maps.Clone(entry)

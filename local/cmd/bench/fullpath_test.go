@@ -49,7 +49,8 @@ var (
 	cannedUpdated = `{"Attributes":{"id":{"S":"` + cannedNumber + `"},"org_id":{"S":"` + cannedOrgID + `"},` +
 		`"number":{"S":"+14155550123"},"number_type":{"S":"local"},"inbound_url":{"S":"https://customer.example/v1/inbound"},` +
 		`"label":{"S":"` + cannedLabel + `"},"carrier_line_option_status":{"S":"pending"},"sms_enabled":{"BOOL":true},` +
-		`"mms_enabled":{"BOOL":true},"created_at":{"S":"2026-04-26T12:00:00Z"},"updated_at":{"S":"2026-11-27T10:00:00Z"}}}`
+		`"mms_enabled":{"BOOL":true},"created_at":{"S":"2026-04-26T12:00:00Z"},"updated_at":{"S":"2026-11-27T10:00:00Z"},` +
+		`"version":{"N":"8"},"write_id":{"S":"CANNEDWRITEID0000000000000"}}}`
 	cannedNoItem = `{}`
 )
 

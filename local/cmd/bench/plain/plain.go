@@ -10,6 +10,7 @@ package plain
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,16 +27,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// The two expressions of a label update, whole, as the floor sends them: SET of the label and
-// updated_at, on condition that the number exists, belongs to the caller's organization and has
-// another label. One placeholder per attribute, no nested brackets.
+// The two expressions of a label update without If-Match, whole, as the floor sends them: the
+// store's write (pkg/dynamostore/expressions.go) for that patch, so that both sides write the
+// same attributes under the same condition. SET of updated_at, the version (absent reads as 0),
+// the write's id and the label, on condition that the number exists, belongs to the caller's
+// organization and has another label. One placeholder per attribute, no nested brackets.
 const (
-	UpdateExpression    = "SET #label = :label, #updated_at = :updated_at"
+	UpdateExpression    = "SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one, #write_id = :write_id, #label = :label"
 	ConditionExpression = "attribute_exists(#id) AND #org_id = :org_id AND (attribute_not_exists(#label) OR #label <> :label)"
 )
 
 // expressionNames are the placeholders of UpdateExpression and ConditionExpression.
-var expressionNames = map[string]string{"#id": "id", "#org_id": "org_id", "#label": "label", "#updated_at": "updated_at"}
+var expressionNames = map[string]string{
+	"#id": "id", "#org_id": "org_id", "#updated_at": "updated_at", "#version": "version", "#write_id": "write_id", "#label": "label",
+}
 
 // The environment variables the deployed function reads its table names from (the store's
 // EnvAPIKeysTable and EnvPhoneNumbersTable; bench_test.go checks they agree).
@@ -71,8 +76,8 @@ func KeyOrg(ctx context.Context, db API, table, keyHash string) (string, error) 
 	return org.Value, nil
 }
 
-// UpdateLabel sets the label of number id of organization orgID, and updated_at to now, in one
-// conditional UpdateItem, and returns the item as written.
+// UpdateLabel sets the label of number id of organization orgID, updated_at to now, and counts
+// the version up, in one conditional UpdateItem, and returns the item as written.
 func UpdateLabel(ctx context.Context, db API, table, id, orgID, label string, now time.Time) (map[string]types.AttributeValue, error) {
 	out, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(table),
@@ -81,9 +86,12 @@ func UpdateLabel(ctx context.Context, db API, table, id, orgID, label string, no
 		ConditionExpression:      aws.String(ConditionExpression),
 		ExpressionAttributeNames: expressionNames,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":label":      &types.AttributeValueMemberS{Value: label},
-			":updated_at": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339)},
-			":org_id":     &types.AttributeValueMemberS{Value: orgID},
+			":now":      &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339)},
+			":zero":     &types.AttributeValueMemberN{Value: "0"},
+			":one":      &types.AttributeValueMemberN{Value: "1"},
+			":write_id": &types.AttributeValueMemberS{Value: rand.Text()},
+			":label":    &types.AttributeValueMemberS{Value: label},
+			":org_id":   &types.AttributeValueMemberS{Value: orgID},
 		},
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,

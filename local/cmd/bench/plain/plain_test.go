@@ -57,16 +57,19 @@ func TestHandlerMakesTheFloorsCallsOnDynalite(t *testing.T) {
 		}
 		return events.APIGatewayV2HTTPRequest{Headers: headers, PathParameters: map[string]string{"id": id}, Body: `{"label":"` + label + `"}`}
 	}
-	label := func(id string) string {
+	// stored returns the label and version of number id.
+	stored := func(id string) (label, version string) {
 		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(tables.PhoneNumbers), Key: map[string]types.AttributeValue{"id": s(id)}, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ := out.Item["label"].(*types.AttributeValueMemberS)
-		if v == nil {
-			return ""
+		if v, ok := out.Item["label"].(*types.AttributeValueMemberS); ok {
+			label = v.Value
 		}
-		return v.Value
+		if v, ok := out.Item["version"].(*types.AttributeValueMemberN); ok {
+			version = v.Value
+		}
+		return label, version
 	}
 
 	for _, tt := range []struct {
@@ -74,13 +77,15 @@ func TestHandlerMakesTheFloorsCallsOnDynalite(t *testing.T) {
 		ev         events.APIGatewayV2HTTPRequest
 		wantStatus int
 		wantBody   string
-		id, label  string // the label the item must have afterwards
+		// the label and version the item must have afterwards
+		id, label, version string
 	}{
-		{"own number is updated", event("Bearer "+secret, number, "new"), 200, `"label":"new"`, number, "new"},
-		{"the same label again fails the condition", event("Bearer "+secret, number, "new"), 500, "INTERNAL", number, "new"},
-		{"another organization's number is not written", event("Bearer "+secret, foreign, "mine"), 500, "INTERNAL", foreign, "theirs"},
-		{"no Authorization is a 401", event("", number, "nope"), 401, "UNAUTHORIZED", number, "new"},
-		{"an unknown key is a 401", event("Bearer am_live_Unknown", number, "nope"), 401, "UNAUTHORIZED", number, "new"},
+		{"own number is updated and its version counted up from none", event("Bearer "+secret, number, "new"), 200, `"label":"new"`, number, "new", "1"},
+		{"the same label again fails the condition", event("Bearer "+secret, number, "new"), 500, "INTERNAL", number, "new", "1"},
+		{"another label counts the version up", event("Bearer "+secret, number, "newer"), 200, `"label":"newer"`, number, "newer", "2"},
+		{"another organization's number is not written", event("Bearer "+secret, foreign, "mine"), 500, "INTERNAL", foreign, "theirs", ""},
+		{"no Authorization is a 401", event("", number, "nope"), 401, "UNAUTHORIZED", number, "newer", "2"},
+		{"an unknown key is a 401", event("Bearer am_live_Unknown", number, "nope"), 401, "UNAUTHORIZED", number, "newer", "2"},
 	} {
 		resp, err := h.Handle(ctx, tt.ev)
 		if err != nil {
@@ -89,8 +94,8 @@ func TestHandlerMakesTheFloorsCallsOnDynalite(t *testing.T) {
 		if resp.StatusCode != tt.wantStatus || !strings.Contains(resp.Body, tt.wantBody) {
 			t.Errorf("%s: got %d %s, want %d with %s", tt.name, resp.StatusCode, resp.Body, tt.wantStatus, tt.wantBody)
 		}
-		if got := label(tt.id); got != tt.label {
-			t.Errorf("%s: label of %s is %q, want %q", tt.name, tt.id, got, tt.label)
+		if label, version := stored(tt.id); label != tt.label || version != tt.version {
+			t.Errorf("%s: %s has label %q, version %q; want %q, %q", tt.name, tt.id, label, version, tt.label, tt.version)
 		}
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -35,6 +34,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/cfn"
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/fixtures"
+	"github.com/sms-platform/phone-numbers/local/pytools"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 )
 
@@ -97,14 +97,14 @@ func New(ctx context.Context, opts Options) (*Rehearsal, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	if _, err := exec.LookPath("moto_server"); err != nil {
-		return nil, engine.ErrMotoUnavailable
+	if _, err := pytools.Find(opts.Root, pytools.Moto); err != nil {
+		return nil, fmt.Errorf("%w: %v", engine.ErrMotoUnavailable, err)
 	}
 	if info, err := os.Stat(opts.RIE); err != nil || info.IsDir() {
 		return nil, fmt.Errorf("the Lambda emulator %q is not installed (make tools)", opts.RIE)
 	}
 	started := time.Now()
-	translator, err := StartTranslator(ctx, opts.Python, region)
+	translator, err := startTranslator(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +114,28 @@ func New(ctx context.Context, opts Options) (*Rehearsal, error) {
 		return nil, err
 	}
 	return &Rehearsal{opts: opts, out: out, translator: translator, work: work, started: started, translatorStart: time.Since(started)}, nil
+}
+
+// startTranslator starts the SAM translator with opts.Python, or else with the first of python3
+// on PATH and the project's virtualenv's python3 (where make python-tools installs cfn-lint,
+// which brings the translator) that imports it.
+func startTranslator(ctx context.Context, opts Options) (*Translator, error) {
+	candidates := []string{opts.Python}
+	if opts.Python == "" {
+		candidates = []string{"python3", filepath.Join(pytools.VenvBin(opts.Root), "python3")}
+	}
+	var reasons []string
+	for _, python := range candidates {
+		tr, err := StartTranslator(ctx, python, region)
+		if err == nil {
+			return tr, nil
+		}
+		if !errors.Is(err, ErrTranslatorUnavailable) {
+			return nil, err
+		}
+		reasons = append(reasons, strings.TrimLeft(strings.TrimPrefix(err.Error(), ErrTranslatorUnavailable.Error()), ": "))
+	}
+	return nil, fmt.Errorf("%w (%s); %s", ErrTranslatorUnavailable, strings.Join(reasons, "; "), pytools.CfnLint.InstallHint())
 }
 
 // Close stops the engine and the translator and removes the work folder.

@@ -51,7 +51,7 @@ func StartTranslator(ctx context.Context, python, region string) (*Translator, e
 	}
 	path, err := exec.LookPath(python)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s not found on PATH", ErrTranslatorUnavailable, python)
+		return nil, fmt.Errorf("%w: no %s", ErrTranslatorUnavailable, python)
 	}
 	tr := &Translator{cmd: exec.Command(path, "-c", translateScript)}
 	tr.cmd.Env = translatorEnv(region)

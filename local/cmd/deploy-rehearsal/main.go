@@ -23,7 +23,7 @@ import (
 
 func main() {
 	rieBin := flag.String("rie", "local/bin/aws-lambda-rie", "the aws-lambda-rie executable")
-	python := flag.String("python", "python3", "the Python interpreter that imports samtranslator")
+	python := flag.String("python", "", "the Python interpreter that imports samtranslator (default: python3, else local/.venv's)")
 	stack := flag.String("stack-name", rehearsal.DefaultStackName, "the stack's name (it names the tables)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -39,7 +39,7 @@ func main() {
 	_, err = rehearsal.Run(ctx, rehearsal.Options{Root: root, Python: *python, RIE: *rieBin, StackName: *stack, Out: os.Stdout})
 	switch {
 	case errors.Is(err, engine.ErrMotoUnavailable), errors.Is(err, rehearsal.ErrTranslatorUnavailable):
-		fail(2, fmt.Errorf("%w; both ship with this project's machine image (pip install moto[server] cfn-lint where a Python package index is reachable)", err))
+		fail(2, err)
 	case err != nil:
 		fail(1, err)
 	}

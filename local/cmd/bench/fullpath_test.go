@@ -115,7 +115,9 @@ func oursOver(tb testing.TB, rt http.RoundTripper) lambda.Handler {
 	if err != nil {
 		tb.Fatalf("client: %v", err)
 	}
-	return lambda.NewHandler(wiring.NewHandler(client, tables, logger).Handle)
+	// As main passes it to lambda.Start, which wraps it the way lambda.NewHandler does.
+	var handler lambda.Handler = wiring.NewHandler(client, tables, logger)
+	return lambda.NewHandler(handler)
 }
 
 // referenceOver wires the minimal bootstrap's handler with the client's transport replaced by rt.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/fixtures"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
+	"github.com/sms-platform/phone-numbers/local/openapitest"
 	"github.com/sms-platform/phone-numbers/local/rie"
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
 )
@@ -158,6 +160,7 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 			}
 			after := time.Now().UTC()
 			checkResponse(t, payload, want, demoNumber, before, after)
+			validateAgainstDocument(t, event, payload)
 		})
 	}
 
@@ -205,6 +208,32 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 // lambdaFunctionNameVar is the variable Lambda sets to the function's name, which the request
 // metrics take as their function dimension.
 const lambdaFunctionNameVar = "AWS_LAMBDA_FUNCTION_NAME"
+
+// validateAgainstDocument holds the function's response to the OpenAPI document.
+func validateAgainstDocument(t *testing.T, eventJSON, payload []byte) {
+	t.Helper()
+	var event events.APIGatewayV2HTTPRequest
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(eventJSON, &event); err != nil {
+		t.Fatalf("event: %v", err)
+	}
+	if err := json.Unmarshal(payload, &resp); err != nil {
+		t.Fatalf("response: %v", err)
+	}
+	header := http.Header{}
+	for name, value := range resp.Headers {
+		header.Add(name, value)
+	}
+	for name, values := range resp.MultiValueHeaders {
+		for _, value := range values {
+			header.Add(name, value)
+		}
+	}
+	// The raw path starts with the stage's name, unless the stage is $default; the document's
+	// paths are the routes'.
+	path := strings.TrimPrefix(event.RawPath, "/"+event.RequestContext.Stage)
+	openapitest.ValidateResponse(t, event.RequestContext.HTTP.Method, path, resp.StatusCode, header, []byte(resp.Body))
+}
 
 var requestIDPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`) // a ULID
 

@@ -33,7 +33,7 @@ help: ## List the targets
 ## ---- local stack ----
 
 .PHONY: run
-run: $(DYNALITE) ## Start dynalite, seed the demo data and serve the API on 127.0.0.1:$PORT
+run: $(DYNALITE) bin/docs/index.html ## Start dynalite, seed the demo data and serve the API (and /docs, /openapi.yaml) on 127.0.0.1:$PORT
 	$(GO) run ./local/cmd/run -port $(PORT) -dynamodb-port $(DYNAMODB_PORT) -fixtures $(FIXTURES)
 
 .PHONY: seed
@@ -51,8 +51,16 @@ $(DYNALITE): local/package.json local/package-lock.json
 $(RIE):
 	GOBIN=$(LOCAL_BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
+# Debian's chromium, for the test that opens the API reference; installed only where missing and
+# where apt-get runs as root (CI's machines), otherwise that test says how and skips.
+.PHONY: chromium
+chromium: ## Install headless Chromium for the API reference test (apt-get, as root) if missing
+	@if command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing and cannot be installed here (apt-get install -y chromium, as root): the API reference test will skip"; fi
+
 .PHONY: tools
-tools: $(DYNALITE) $(RIE) ## Install the local tooling (dynalite, the Lambda emulator)
+tools: $(DYNALITE) $(RIE) chromium ## Install the local tooling (dynalite, redocly, the Lambda emulator, chromium)
 
 ## ---- build ----
 
@@ -80,7 +88,7 @@ build-UpdatePhoneNumberFunction:
 ## ---- quality ----
 
 .PHONY: test
-test: $(DYNALITE) $(RIE) ## Run every test: unit, handler, integration (dynalite, moto), emulator, template, fuzz corpus
+test: $(DYNALITE) $(RIE) chromium ## Run every test: unit, handler, integration (dynalite, moto), emulator, template, fuzz corpus
 	$(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory lint-template
 
@@ -100,6 +108,13 @@ lint-template: ## cfn-lint on template.yaml (required under CI=true)
 .PHONY: lint-openapi
 lint-openapi: $(DYNALITE) ## Lint the OpenAPI document pkg/apigw/openapi.yaml with redocly (recommended-strict)
 	$(REDOCLY) lint --config local/redocly.yaml $(OPENAPI)
+
+.PHONY: docs
+docs: bin/docs/index.html ## Build the HTML API reference from pkg/apigw/openapi.yaml into bin/docs/ (served at /docs by make run)
+
+# The same command as apidocs.Build, which builds the page when make run's /docs finds none.
+bin/docs/index.html: $(OPENAPI) local/redocly.yaml $(DYNALITE)
+	$(REDOCLY) build-docs --config local/redocly.yaml --inlineBundle $(OPENAPI) --output $@
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -70,14 +71,26 @@ func DynaliteScript() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := InstallNodeTools(root, "dynalite"); err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "local", "dynalite.js"), nil
+}
+
+// InstallNodeTools installs the npm packages of local/package-lock.json (npm ci) when any of the
+// named packages is missing from local/node_modules.
+func InstallNodeTools(root string, packages ...string) error {
 	localDir := filepath.Join(root, "local")
-	script := filepath.Join(localDir, "dynalite.js")
 	installed := func() bool {
-		_, err := os.Stat(filepath.Join(localDir, "node_modules", "dynalite", "package.json"))
-		return err == nil
+		for _, p := range packages {
+			if _, err := os.Stat(filepath.Join(localDir, "node_modules", p, "package.json")); err != nil {
+				return false
+			}
+		}
+		return true
 	}
 	if installed() {
-		return script, nil
+		return nil
 	}
 	if _, err := exec.LookPath("npm"); err != nil {
 		return "", fmt.Errorf("npm is missing: dynalite is installed with npm; install %s", NodeHint)
@@ -86,22 +99,22 @@ func DynaliteScript() (string, error) {
 	// folder break each other: install under an exclusive lock, and only if nobody did meanwhile.
 	lock, err := os.OpenFile(filepath.Join(localDir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return "", fmt.Errorf("install dynalite: %w", err)
+		return fmt.Errorf("install %s: %w", strings.Join(packages, ", "), err)
 	}
 	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("install dynalite: lock: %w", err)
+		return fmt.Errorf("install %s: lock: %w", strings.Join(packages, ", "), err)
 	}
 	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
 	if installed() {
-		return script, nil
+		return nil
 	}
 	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 	cmd.Dir = localDir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("install dynalite with npm ci in %s: %w\n%s", localDir, err, out)
+		return fmt.Errorf("install %s with npm ci in %s: %w\n%s", strings.Join(packages, ", "), localDir, err, out)
 	}
-	return script, nil
+	return nil
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,11 +24,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/sms-platform/phone-numbers/local/apidocs"
 	"github.com/sms-platform/phone-numbers/local/engine"
 )
-
-// DocumentPath is where the OpenAPI document lives, relative to the repository root.
-const DocumentPath = "pkg/apigw/openapi.yaml"
 
 // etagPending relaxes the one part of the document the handler does not meet yet: contract §8
 // (issue 12 §1) puts an ETag on every 200 and 412, and is implemented after the document was
@@ -60,7 +59,7 @@ func Load() (*Document, error) {
 			errLoad = err
 			return
 		}
-		loaded, errLoad = LoadFile(filepath.Join(root, DocumentPath))
+		loaded, errLoad = LoadFile(filepath.Join(root, apidocs.DocumentPath))
 	})
 	return loaded, errLoad
 }
@@ -109,7 +108,7 @@ func ValidateResponse(t testing.TB, method, path string, status int, header http
 	validated.Add(1)
 	if err := d.CheckResponse(method, path, status, header, body); err != nil {
 		t.Errorf("%s %s: the %d response does not match %s:\n%v\nheaders: %v\nbody: %s",
-			method, path, status, DocumentPath, err, header, body)
+			method, path, status, apidocs.DocumentPath, err, header, body)
 	}
 }
 
@@ -292,6 +291,24 @@ func (d *Document) ResponseExamples(method, path string, status int) (map[string
 		return map[string][]byte{"": encoded}, err
 	}
 	return encodeExamples(media.Examples)
+}
+
+// ResponseStatuses returns the statuses the document gives method path, in ascending order.
+func (d *Document) ResponseStatuses(method, path string) ([]int, error) {
+	route, _, err := d.route(method, path)
+	if err != nil {
+		return nil, err
+	}
+	var statuses []int
+	for code := range route.Operation.Responses.Map() {
+		status, err := strconv.Atoi(code)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: response %q is not a status code", method, route.Path, code)
+		}
+		statuses = append(statuses, status)
+	}
+	slices.Sort(statuses)
+	return statuses, nil
 }
 
 // HeaderExamples returns the examples of the header parameter name of method path, by name.

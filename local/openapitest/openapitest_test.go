@@ -47,6 +47,13 @@ func contractHeaders(status int, requestID string) http.Header {
 
 func TestEveryContractStatusIsDocumentedWithAnExample(t *testing.T) {
 	d := load(t)
+	statuses, err := d.ResponseStatuses(http.MethodPatch, demoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(statuses, contractStatuses) {
+		t.Errorf("documented statuses %v, want the contract's %v", statuses, contractStatuses)
+	}
 	for _, status := range contractStatuses {
 		examples, err := d.ResponseExamples(http.MethodPatch, demoPath, status)
 		if err != nil {

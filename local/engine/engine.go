@@ -93,7 +93,7 @@ func InstallNodeTools(root string, packages ...string) error {
 		return nil
 	}
 	if _, err := exec.LookPath("npm"); err != nil {
-		return "", fmt.Errorf("npm is missing: dynalite is installed with npm; install %s", NodeHint)
+		return fmt.Errorf("npm is missing: %s is installed with npm; install %s", strings.Join(packages, ", "), NodeHint)
 	}
 	// `go test ./...` runs test binaries in parallel, and two concurrent `npm ci` runs in one
 	// folder break each other: install under an exclusive lock, and only if nobody did meanwhile.

@@ -14,11 +14,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/sms-platform/phone-numbers/local/apidocs"
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/fixtures"
 	"github.com/sms-platform/phone-numbers/local/localapi"
@@ -113,8 +115,13 @@ func run(ctx context.Context, port, dynamoPort int, engineName string, start fun
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	handler := wiring.NewHandler(client, tables, logger)
+	root, err := engine.RepoRoot()
+	if err != nil {
+		return err
+	}
 	server := &http.Server{
-		Handler:           localapi.New(handler, localconfig.FunctionTimeout),
+		// The API, and beside it the OpenAPI document at /openapi.yaml and its reference at /docs.
+		Handler:           apidocs.Handler(localapi.New(handler, localconfig.FunctionTimeout), root, filepath.Join(root, apidocs.PagePath)),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	served := make(chan error, 1)
@@ -142,7 +149,8 @@ func printBanner(w *os.File, apiURL, dynamoEndpoint, engineName string, tables d
 	fmt.Fprintf(w, "  API       %s\n", apiURL)
 	fmt.Fprintf(w, "  DynamoDB  %s (%s, in memory; tables %s, %s, %s)\n",
 		dynamoEndpoint, engineName, tables.APIKeys, tables.Campaigns, tables.PhoneNumbers)
-	fmt.Fprintf(w, "  Data      %s\n\n", fixturesPath)
+	fmt.Fprintf(w, "  Data      %s\n", fixturesPath)
+	fmt.Fprintf(w, "  Reference %s%s (OpenAPI: %s%s)\n\n", apiURL, apidocs.PageRoute, apiURL, apidocs.DocumentRoute)
 	secret, numberID, ok := demoRequest(file)
 	if !ok {
 		fmt.Fprintf(w, "The fixtures have no active numbers:write key with a number of its organization to show a request for.\n")

@@ -233,6 +233,9 @@ func TestRequestExamplesMatchTheRequestSchema(t *testing.T) {
 			t.Errorf("body example %s %s: %v", name, bodies[name], err)
 		}
 	}
+	// Forms RFC 9110 allows beyond the examples: empty list elements, whitespace, any etagc.
+	ifMatches["empty elements"] = `"1", , "2",`
+	ifMatches["weak and opaque tags"] = ` W/"1",  "abc" `
 	for _, name := range slices.Sorted(maps.Keys(ifMatches)) {
 		h := requestHeader()
 		h.Set("If-Match", ifMatches[name])
@@ -260,7 +263,9 @@ func TestBrokenRequestsAreRejected(t *testing.T) {
 		{name: "body not an object", body: `[]`},
 		{name: "path id not a UUID", path: "/v1/phone-numbers/not-a-uuid", body: `{}`},
 		{name: "If-Match unquoted", body: `{}`, ifMatch: `7`},
-		{name: "If-Match with a trailing comma", body: `{}`, ifMatch: `"7",`},
+		{name: "If-Match without a comma between tags", body: `{}`, ifMatch: `"7" "8"`},
+		{name: "If-Match weak prefix without a slash", body: `{}`, ifMatch: `W"7"`},
+		{name: "If-Match of commas only", body: `{}`, ifMatch: `, ,`},
 		{name: "If-Match star in a list", body: `{}`, ifMatch: `*, "7"`},
 		{name: "Basic authentication", body: `{}`, auth: "Basic dXNlcjpwYXNz"},
 	} {

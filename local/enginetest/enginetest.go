@@ -26,9 +26,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/sms-platform/phone-numbers/local/apidocs"
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/localapi"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
+	"github.com/sms-platform/phone-numbers/local/openapitest"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
@@ -91,7 +93,11 @@ func run(m *testing.M) int {
 	}
 	shared.engines = engines
 	shared.clients = clients
-	return m.Run()
+	code := m.Run()
+	if n := openapitest.Validated(); n > 0 {
+		fmt.Fprintf(os.Stderr, "openapitest: %d responses validated against %s\n", n, apidocs.DocumentPath)
+	}
+	return code
 }
 
 // Engines returns the engines Main started: dynalite first, then moto when it is installed.

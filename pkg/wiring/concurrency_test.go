@@ -97,6 +97,7 @@ func (w *world) sendAll(t *testing.T, id string, bodies []string) []response {
 		if err != nil {
 			t.Fatalf("request %d (%s): %v", i, bodies[i], err)
 		}
+		responses[i].checkAgainstDocument(t, http.MethodPatch, "/v1/phone-numbers/"+id)
 	}
 	slowest := slices.MaxFunc(responses, func(a, b response) int { return int(a.elapsed - b.elapsed) })
 	t.Logf("%s: %d concurrent PATCHes answered in %s (slowest %s)", w.env.Engine.Name, len(bodies), time.Since(start).Round(time.Millisecond), slowest.elapsed.Round(time.Millisecond))

@@ -316,7 +316,7 @@ func TestHandlerAnswersBeforeTheInvocationDeadline(t *testing.T) {
 				if err != nil {
 					t.Fatalf("handler returned error %v, want every outcome as a response", err)
 				}
-				r := fromEvent(resp, answered.Sub(start))
+				r := fromEvent(t, event, resp, answered.Sub(start))
 				checkError(t, r, want503)
 				pw.checkNoLeak(t, r)
 
@@ -357,13 +357,16 @@ func newEvent(t *testing.T, id, body string, opts ...reqOption) events.APIGatewa
 	return localapi.NewEvent(req, id, []byte(body))
 }
 
-// fromEvent turns a handler's response into what a client receives.
-func fromEvent(resp events.APIGatewayV2HTTPResponse, elapsed time.Duration) response {
+// fromEvent turns the handler's response to event into what a client receives.
+func fromEvent(t *testing.T, event events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse, elapsed time.Duration) response {
+	t.Helper()
 	header := http.Header{}
 	for name, value := range resp.Headers {
 		header.Set(name, value)
 	}
-	return response{status: resp.StatusCode, header: header, body: []byte(resp.Body), elapsed: elapsed}
+	r := response{status: resp.StatusCode, header: header, body: []byte(resp.Body), elapsed: elapsed}
+	r.checkAgainstDocument(t, event.RequestContext.HTTP.Method, event.RawPath)
+	return r
 }
 
 // ---- no partial writes ----

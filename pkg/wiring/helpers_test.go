@@ -26,6 +26,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
+	"github.com/sms-platform/phone-numbers/local/openapitest"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
@@ -207,6 +208,7 @@ func (w *world) patch(t *testing.T, id, body string, opts ...reqOption) response
 		t.Fatalf("PATCH %s: read body: %v", id, err)
 	}
 	r := response{status: resp.StatusCode, header: resp.Header, body: raw, elapsed: time.Since(start)}
+	r.checkAgainstDocument(t, req.Method, req.URL.EscapedPath())
 
 	for name, want := range map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"} {
 		if got := r.header.Get(name); got != want {
@@ -220,6 +222,13 @@ func (w *world) patch(t *testing.T, id, body string, opts ...reqOption) response
 		t.Errorf("PATCH %s: body is not JSON: %s", id, raw)
 	}
 	return r
+}
+
+// checkAgainstDocument holds a response to the OpenAPI document, pkg/apigw/openapi.yaml. Every
+// response this package's tests receive passes through it: patch, sendAll and fromEvent call it.
+func (r response) checkAgainstDocument(t testing.TB, method, path string) {
+	t.Helper()
+	openapitest.ValidateResponse(t, method, path, r.status, r.header, r.body)
 }
 
 // anyMessage in wantErr.details accepts any non-empty message for that field.

@@ -566,7 +566,7 @@ func TestBase64BodiesInProcess(t *testing.T) {
 			if err != nil {
 				t.Fatalf("handler returned error %v, want every outcome as a response", err)
 			}
-			return fromEvent(resp, time.Since(start))
+			return fromEvent(t, event, resp, time.Since(start))
 		}
 
 		for _, tc := range []struct {

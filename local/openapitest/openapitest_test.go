@@ -37,6 +37,8 @@ func contractHeaders(status int, requestID string) http.Header {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Request-Id", requestID)
 	switch status {
+	case http.StatusOK, http.StatusPreconditionFailed:
+		h.Set("ETag", `"1"`)
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", "Bearer")
 	case http.StatusServiceUnavailable:
@@ -150,6 +152,9 @@ func TestBrokenResponsesAreRejected(t *testing.T) {
 		{"503 Retry-After not seconds", response{503, withHeader(valid404(), "Retry-After", "soon").header,
 			`{"success":false,"error":{"code":"SERVICE_UNAVAILABLE","message":"retry later","request_id":"` + requestID + `"}}`}, "Retry-After"},
 		{"200 weak ETag", withHeader(valid200(), "ETag", `W/"1"`), "ETag"},
+		{"200 without ETag", withoutHeader(valid200(), "ETag"), "ETag"},
+		{"412 without ETag", response{412, withoutHeader(valid404(), "ETag").header,
+			`{"success":false,"error":{"code":"PRECONDITION_FAILED","message":"precondition failed","request_id":"` + requestID + `"}}`}, "ETag"},
 		{"200 missing a member", withBody(valid200(), `"status_url":null,`, ``), "status_url"},
 		{"200 unknown number_type", withBody(valid200(), `"number_type":"local"`, `"number_type":"mobile"`), "number_type"},
 		{"200 timestamp not UTC seconds", withBody(valid200(), `"created_at":"2026-04-26T12:00:00Z"`, `"created_at":"2026-04-26T14:00:00.5+02:00"`), "created_at"},

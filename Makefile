@@ -10,6 +10,7 @@ DYNAMODB_ENDPOINT ?= http://127.0.0.1:$(DYNAMODB_PORT)
 FIXTURES      ?= local/fixtures/demo.json
 EVENT         ?= events/update-success.json
 FUZZTIME      ?= 30s
+BENCH_FLAGS   ?=
 STACK_NAME    ?= phone-numbers
 
 FUNCTION_PKG  := ./functions/update-phone-number
@@ -124,7 +125,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 
 .PHONY: bench
 bench: $(DYNALITE) $(RIE) ## Measure the function against same-work references (see local/cmd/bench/README.md)
-	@$(GO) run ./local/cmd/bench -go $(GO) -rie $(RIE)
+	@$(GO) run ./local/cmd/bench -go $(GO) -rie $(RIE) $(BENCH_FLAGS)
 
 ## ---- deploy ----
 

@@ -124,7 +124,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) ./pkg/apigw/
 
 .PHONY: bench
-bench: $(DYNALITE) $(RIE) ## Measure the function against same-work references (see local/cmd/bench/README.md)
+bench: ## Measure the function against same-work references (see local/cmd/bench/README.md); flags in BENCH_FLAGS
+	@# Installing the tools prints to stderr: stdout is the table, or with -json the JSON rows only.
+	@$(MAKE) --no-print-directory tools >&2
 	@$(GO) run ./local/cmd/bench -go $(GO) -rie $(RIE) $(BENCH_FLAGS)
 
 ## ---- deploy ----

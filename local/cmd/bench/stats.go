@@ -21,9 +21,6 @@ func summarize(xs []float64) summary {
 	return summary{median: median(slices.Clone(xs)), min: slices.Min(xs), max: slices.Max(xs), n: len(xs)}
 }
 
-// one is a figure measured once.
-func one(x float64) summary { return summary{median: x, min: x, max: x, n: 1} }
-
 // median returns the median of xs, which it sorts; 0 for none.
 func median(xs []float64) float64 {
 	if len(xs) == 0 {

@@ -107,6 +107,35 @@ func TestDeployRehearsal(t *testing.T) {
 		}
 	})
 
+	// What SAM made of the release settings, in the template the engine received.
+	t.Run("SAM routes the API to the alias, rolls back on the alarms, adds no X-Ray permission", func(t *testing.T) {
+		exp := rep.Created.Stack.Expanded
+		api := jsonText(exp.resources()["HttpApi"])
+		if !strings.Contains(api, "${UpdatePhoneNumberFunctionAliaslive}/invocations") {
+			t.Errorf("the HTTP API's integration does not invoke the live alias: %s", api)
+		}
+		group := properties(exp.resources()["UpdatePhoneNumberFunctionDeploymentGroup"])
+		var alarms []string
+		for _, a := range group["AlarmConfiguration"].(map[string]any)["Alarms"].([]any) {
+			name, _ := refName(a.(map[string]any)["Name"])
+			alarms = append(alarms, name)
+		}
+		wantAlarms := []string{"FunctionErrorsAlarm", "FunctionThrottlesAlarm", "FunctionServerErrorRateAlarm", "FunctionDurationP99Alarm"}
+		if !slices.Equal(alarms, wantAlarms) || !strings.Contains(jsonText(group["AutoRollbackConfiguration"]), "DEPLOYMENT_STOP_ON_ALARM") {
+			t.Errorf("deployment group: alarms %v, rollback %v; want %v and a rollback on alarm", alarms, group["AutoRollbackConfiguration"], wantAlarms)
+		}
+		if got := jsonText(group["DeploymentConfigName"]); !strings.Contains(got, "Canary10Percent5Minutes") {
+			t.Errorf("deployment config: got %s, want the default canary", got)
+		}
+		// SAM's generated role would carry AWSXrayWriteOnlyAccess whatever TracingEnabled says;
+		// the template's own role has it only under IsTracingEnabled, and SAM adds none.
+		role := jsonText(properties(exp.resources()["UpdatePhoneNumberFunctionRole"])["ManagedPolicyArns"])
+		all := jsonText(exp["Resources"])
+		if strings.Count(all, "AWSXrayWriteOnlyAccess") != 1 || !strings.Contains(role, `{"Fn::If":["IsTracingEnabled",{"Fn::Sub":"arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}`) {
+			t.Errorf("X-Ray permission: role has %s; want it once, under IsTracingEnabled", role)
+		}
+	})
+
 	t.Run("the function reads the stack's tables and serves a PATCH with the role's permissions", func(t *testing.T) {
 		d := rep.Created
 		tables, _ := outputTables(d.Stack)

@@ -4,6 +4,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 GO            ?= go
+ENGINE        ?= dynalite
 PORT          ?= 3000
 DYNAMODB_PORT ?= 8000
 DYNAMODB_ENDPOINT ?= http://127.0.0.1:$(DYNAMODB_PORT)
@@ -24,32 +25,48 @@ RIE_VERSION   := v0.0.0-20261030222936-bef5c4ba774d
 # The OpenAPI document and redocly, installed with dynalite by npm ci from local/package-lock.json.
 OPENAPI       := pkg/apigw/openapi.yaml
 REDOCLY       := REDOCLY_SUPPRESS_UPDATE_NOTICE=true local/node_modules/.bin/redocly
+GO_VERSION    := $(shell sed -n 's/^go //p' go.mod)
+# The project's own Python virtualenv (make python-tools): its tools are used when not on PATH.
+VENV_BIN      := $(CURDIR)/local/.venv/bin
 
 export PORT DYNAMODB_PORT DYNAMODB_ENDPOINT
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  \033[36m%-28s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then on=$$(printf '\033[36m'); off=$$(printf '\033[0m'); else on=; off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %s%-28s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
+
+## ---- prerequisites: one line each, saying what is missing and how to install it ----
+
+.PHONY: need-go need-node
+need-go:
+	@command -v $(GO) >/dev/null || { echo "go is missing: this project needs Go $(GO_VERSION) or newer (go.mod); install it from https://go.dev/doc/install (macOS: brew install go)" >&2; exit 1; }
+
+need-node:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "node or npm is missing: dynalite needs Node.js 18 or newer with npm; install it (Debian/Ubuntu: apt-get install nodejs npm; macOS: brew install node)" >&2; exit 1; }
 
 ## ---- local stack ----
 
+# Built, then exec'd: make's child is the server itself, which stops everything it started and
+# exits 0 on Ctrl-C, SIGTERM or SIGHUP (`go run` would leave it behind on SIGTERM).
 .PHONY: run
-run: $(DYNALITE) bin/docs/index.html ## Start dynalite, seed the demo data and serve the API (and /docs, /openapi.yaml) on 127.0.0.1:$PORT
-	$(GO) run ./local/cmd/run -port $(PORT) -dynamodb-port $(DYNAMODB_PORT) -fixtures $(FIXTURES)
+run: need-go $(if $(filter dynalite,$(ENGINE)),$(DYNALITE)) bin/docs/index.html ## Start ENGINE (dynalite, or moto), seed the demo data and serve the API (and /docs, /openapi.yaml) on 127.0.0.1:$PORT
+	@$(GO) build -o $(LOCAL_BIN)/run ./local/cmd/run
+	@exec $(LOCAL_BIN)/run -engine $(ENGINE) -port $(PORT) -dynamodb-port $(DYNAMODB_PORT) -fixtures $(FIXTURES)
 
 .PHONY: seed
-seed: ## Load FIXTURES into $DYNAMODB_ENDPOINT, creating tables if missing (idempotent)
-	$(GO) run ./local/cmd/seed -endpoint $(DYNAMODB_ENDPOINT) -fixtures $(FIXTURES)
+seed: need-go ## Load FIXTURES into $DYNAMODB_ENDPOINT, creating tables if missing (idempotent)
+	@$(GO) run ./local/cmd/seed -endpoint $(DYNAMODB_ENDPOINT) -fixtures $(FIXTURES)
 
 .PHONY: invoke
-invoke: bin/local/bootstrap $(RIE) ## Run the built bootstrap under the Lambda emulator with EVENT, as sam local invoke does
+invoke: need-go bin/local/bootstrap $(RIE) ## Run the built bootstrap under the Lambda emulator with EVENT, as sam local invoke does
 	@$(GO) run ./local/cmd/invoke -bootstrap bin/local/bootstrap -rie $(RIE) -endpoint $(DYNAMODB_ENDPOINT) -event $(EVENT)
 
-$(DYNALITE): local/package.json local/package-lock.json
+$(DYNALITE): local/package.json local/package-lock.json | need-node
 	cd local && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(RIE):
+$(RIE): | need-go
 	GOBIN=$(LOCAL_BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 # Debian's chromium, for the test that opens the API reference; installed only where missing and
@@ -59,6 +76,10 @@ chromium: ## Install headless Chromium for the API reference test (apt-get, as r
 	@if command -v chromium >/dev/null; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and cannot be installed here (apt-get install -y chromium, as root): the API reference test will skip"; fi
+
+.PHONY: python-tools
+python-tools: need-go ## Install moto_server and cfn-lint (pinned) into local/.venv, for make test and ENGINE=moto
+	@$(GO) run ./local/cmd/test -install-python-tools
 
 .PHONY: tools
 tools: $(DYNALITE) $(RIE) chromium ## Install the local tooling (dynalite, redocly, the Lambda emulator, chromium)
@@ -88,23 +109,28 @@ build-UpdatePhoneNumberFunction:
 
 ## ---- quality ----
 
+# local/cmd/test builds first, then runs the tests phase by phase (unit, integration on dynalite,
+# on moto, emulator, template, with cfn-lint), printing each phase's counts and time, and ends
+# with a summary naming anything skipped for a missing tool and how to install it.
 .PHONY: test
-test: $(DYNALITE) $(RIE) chromium ## Run every test: unit, handler, integration (dynalite, moto), emulator, template, fuzz corpus
-	$(GO) test -count=1 -timeout 15m ./...
-	$(MAKE) --no-print-directory lint-template
+test: need-go $(DYNALITE) $(RIE) chromium ## Run every test: unit, handler, integration (dynalite, moto), emulator, template, fuzz corpus
+	@$(GO) run ./local/cmd/test
 
 .PHONY: lint
-lint: ## gofmt, go vet, cfn-lint and the OpenAPI lint
+lint: need-go ## gofmt, go vet, a darwin/arm64 build, the README's Go version, cfn-lint, the OpenAPI lint
 	@unformatted=$$(gofmt -l functions pkg local); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
+	@grep -q "Go $(GO_VERSION)" README.md || { echo "README.md does not name Go $(GO_VERSION), the version go.mod requires" >&2; exit 1; }
 	$(MAKE) --no-print-directory lint-template
 	$(MAKE) --no-print-directory lint-openapi
 
 .PHONY: lint-template
 lint-template: ## cfn-lint on template.yaml (required under CI=true)
-	@if command -v cfn-lint >/dev/null; then cfn-lint template.yaml && echo "cfn-lint: template.yaml clean"; \
-	elif [ "$${CI:-}" = "true" ]; then echo "cfn-lint is required under CI=true but is not installed" >&2; exit 1; \
-	else echo "cfn-lint not installed: skipping the template lint (pip install cfn-lint)"; fi
+	@export PATH="$$PATH:$(VENV_BIN)"; \
+	if command -v cfn-lint >/dev/null; then cfn-lint template.yaml && echo "cfn-lint: template.yaml clean"; \
+	elif [ "$${CI:-}" = "true" ]; then echo "cfn-lint is missing, and CI=true requires it: run make python-tools, or pip install 'cfn-lint==1.51.0'" >&2; exit 1; \
+	else echo "cfn-lint is missing: skipping the template lint; run make python-tools, or pip install 'cfn-lint==1.51.0'"; fi
 
 .PHONY: lint-openapi
 lint-openapi: $(DYNALITE) ## Lint the OpenAPI document pkg/apigw/openapi.yaml with redocly (recommended-strict)
@@ -141,4 +167,4 @@ deploy-rehearsal: $(RIE) ## Rehearse sam build + deploy on moto, no AWS account:
 
 .PHONY: clean
 clean: ## Remove build output and installed local tooling
-	rm -rf bin .aws-sam local/bin local/node_modules
+	rm -rf bin .aws-sam local/bin local/node_modules local/.venv

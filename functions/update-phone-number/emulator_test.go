@@ -106,7 +106,7 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Stop)
-	client, err := db.Client(ctx)
+	client, err := enginetest.NewClient(db.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package enginetest is the one way tests in this repository get local DynamoDB-compatible engines
-// and tables: one dynalite (and one moto, where installed) per test binary, fresh uniquely named
-// tables per test, seeding helpers, and an HTTP server running the real handler. Only tests import
-// it.
+// and tables: one dynalite (and one moto, where installed) per test binary, a client with a test
+// policy that a loaded machine cannot time out, fresh uniquely named tables per test, seeding
+// helpers, and an HTTP server running the real handler. Only tests import it.
 package enginetest
 
 import (
@@ -14,14 +14,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -31,110 +35,192 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localapi"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/openapitest"
+	"github.com/sms-platform/phone-numbers/local/pytools"
+	"github.com/sms-platform/phone-numbers/local/testenv"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
-// startTimeout bounds starting the shared engines; moto takes a second or two.
-const startTimeout = 60 * time.Second
+// startTimeout bounds starting the shared engines; moto takes a second or two, more on a machine
+// busy compiling.
+const startTimeout = 2 * time.Minute
 
-// setupAttemptTimeout bounds one attempt of a set-up or inspection call (Env.setup).
-const setupAttemptTimeout = 30 * time.Second
+// The test client's policy (see NewClient): an attempt is abandoned only when something is
+// really stuck, and a failed one is retried a few times at a short interval.
+const (
+	testAttemptTimeout = 30 * time.Second
+	testDialTimeout    = 10 * time.Second
+	testMaxAttempts    = 5
+	testMaxBackoff     = 500 * time.Millisecond
+)
 
-// shared holds the engines Main started for this test binary and one client for each.
+// NewClient returns a DynamoDB client for the local engine at endpoint, for tests: for set-up and
+// assertions, and for the handler under test in every test that is not about timeouts. It is the
+// store's client with a test policy instead of the store's retry and timeout policy, which is
+// sized for DynamoDB answering in milliseconds (1 s per attempt, 3 attempts): on a developer's
+// machine still compiling the rest of the suite, a local engine can take longer than that, and a
+// test would fail for the machine's load rather than for the code. The test policy allows 30 s per
+// attempt and 5 attempts, with no retry quota, so that parallel tests sharing a client never run
+// out of retries. Tests about timeouts build their own client with an explicit per-attempt timeout
+// and control the delays themselves (a stalled proxy or engine, an explicit deadline).
+func NewClient(endpoint string) (*dynamodb.Client, error) {
+	client, err := engine.NewClient(context.Background(), endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.New(client.Options(), TestPolicy), nil
+}
+
+// TestPolicy replaces a client's retry and timeout policy with NewClient's test policy.
+func TestPolicy(o *dynamodb.Options) {
+	o.HTTPClient = awshttp.NewBuildableClient().
+		WithTimeout(testAttemptTimeout).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = testDialTimeout })
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = testMaxAttempts
+		so.MaxBackoff = testMaxBackoff
+		so.RateLimiter = ratelimit.None
+	})
+}
+
+// shared holds the engines of this test binary, started on first use, and a client for each.
 var shared struct {
+	once    sync.Once
 	engines []*engine.Engine
 	clients map[*engine.Engine]*dynamodb.Client
+	// missing holds, for a selected engine that is not installed, why; failed, an engine that
+	// did not start.
+	missing map[string]string
+	err     error
 }
 
-// Main runs the package's tests against the shared engines: it starts one dynalite, and one moto
-// when moto_server is on PATH, runs m and stops the engines. Under CI=true a missing moto_server
-// fails the run, so that CI never silently tests one engine only. Call it from TestMain.
+// Main runs the package's tests and then stops the engines they started. The engines (dynalite,
+// and moto) start when a test first asks for one, so that a run of unit tests alone starts none;
+// testenv.EnvEngines (ENGINETEST_ENGINES=dynalite or moto) limits them to one, as make test does
+// to run each engine in a phase of its own. A missing moto_server skips the moto subtests with the
+// tool's install hint, and fails them under CI=true, so that CI never silently tests one engine
+// only. Call it from TestMain.
 func Main(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-
-	dynalite, err := engine.StartDynalite(ctx, 0)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "enginetest: start dynalite: %v\n", err)
-		return 1
-	}
-	defer dynalite.Stop()
-	engines := []*engine.Engine{dynalite}
-
-	moto, err := engine.StartMoto(ctx, 0)
-	switch {
-	case errors.Is(err, engine.ErrMotoUnavailable) && os.Getenv("CI") == "true":
-		fmt.Fprintf(os.Stderr, "enginetest: CI=true requires moto, but: %v\n", err)
-		return 1
-	case errors.Is(err, engine.ErrMotoUnavailable):
-		fmt.Fprintf(os.Stderr, "enginetest: skipping moto, tests run on dynalite only: %v\n", err)
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "enginetest: start moto: %v\n", err)
-		return 1
-	default:
-		defer moto.Stop()
-		engines = append(engines, moto)
-	}
-
-	clients := make(map[*engine.Engine]*dynamodb.Client, len(engines))
-	for _, e := range engines {
-		client, err := e.Client(ctx)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "enginetest: client for %s: %v\n", e.Name, err)
-			return 1
-		}
-		clients[e] = client
-	}
-	shared.engines = engines
-	shared.clients = clients
 	code := m.Run()
+	for _, e := range shared.engines {
+		e.Stop()
+	}
 	if n := openapitest.Validated(); n > 0 {
 		fmt.Fprintf(os.Stderr, "openapitest: %d responses validated against %s\n", n, apidocs.DocumentPath)
 	}
-	return code
+	os.Exit(code)
 }
 
-// Engines returns the engines Main started: dynalite first, then moto when it is installed.
-func Engines() []*engine.Engine {
-	return shared.engines
-}
-
-// ForEachEngine runs fn once per shared engine, as a parallel subtest named after the engine, with
-// fresh tables in that engine. It fails the test when Main did not start any engine.
-func ForEachEngine(t *testing.T, fn func(t *testing.T, env *Env)) {
-	t.Helper()
-	engines := Engines()
-	if len(engines) == 0 {
-		t.Fatal("enginetest: no engines running: call enginetest.Main(m) from TestMain")
+// selected returns the engines the run asks for, from testenv.EnvEngines.
+func selected() []string {
+	value := os.Getenv(testenv.EnvEngines)
+	if value == "" {
+		return []string{"dynalite", "moto"}
 	}
-	for _, e := range engines {
-		t.Run(e.Name, func(t *testing.T) {
+	return strings.Split(value, ",")
+}
+
+// startShared starts the selected engines, once per test binary.
+func startShared() {
+	shared.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		defer cancel()
+		shared.clients = map[*engine.Engine]*dynamodb.Client{}
+		shared.missing = map[string]string{}
+		for _, name := range selected() {
+			var e *engine.Engine
+			var err error
+			switch name {
+			case "dynalite":
+				e, err = engine.StartDynalite(ctx, 0)
+			case "moto":
+				e, err = engine.StartMoto(ctx, 0)
+				if errors.Is(err, engine.ErrMotoUnavailable) {
+					shared.missing[name] = pytools.Moto.Missing()
+					continue
+				}
+			default:
+				err = fmt.Errorf("unknown engine %q in %s", name, testenv.EnvEngines)
+			}
+			if err != nil {
+				shared.err = fmt.Errorf("enginetest: start %s: %w", name, err)
+				return
+			}
+			shared.engines = append(shared.engines, e)
+			if shared.clients[e], err = NewClient(e.Endpoint); err != nil {
+				shared.err = fmt.Errorf("enginetest: client for %s: %w", name, err)
+				return
+			}
+		}
+	})
+}
+
+// EachEngine runs fn once per engine of the run, as a parallel subtest named after the engine,
+// with the shared engine. An engine that is not installed gets a subtest that is skipped with its
+// install hint (failed under CI=true).
+func EachEngine(t *testing.T, fn func(t *testing.T, e *engine.Engine)) {
+	t.Helper()
+	startShared()
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	for _, name := range selected() {
+		t.Run(name, func(t *testing.T) {
+			if reason, ok := shared.missing[name]; ok {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("CI=true requires every engine, and %s", reason)
+				}
+				t.Skip(reason)
+			}
 			t.Parallel()
-			fn(t, NewEnv(t, e))
+			fn(t, sharedEngine(name))
 		})
 	}
+}
+
+// ForEachEngine runs fn once per engine of the run, as EachEngine does, with fresh tables in that
+// engine.
+func ForEachEngine(t *testing.T, fn func(t *testing.T, env *Env)) {
+	t.Helper()
+	EachEngine(t, func(t *testing.T, e *engine.Engine) {
+		fn(t, NewEnv(t, e))
+	})
+}
+
+// Dynalite returns the shared dynalite, for a test that runs on dynalite alone; in a run without
+// dynalite (make test's moto phase) it skips t, whose run is in the dynalite phase.
+func Dynalite(t *testing.T) *engine.Engine {
+	t.Helper()
+	if !slices.Contains(selected(), "dynalite") {
+		t.Skip(testenv.DynaliteOnly + " runs in the dynalite phase")
+	}
+	startShared()
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return sharedEngine("dynalite")
+}
+
+func sharedEngine(name string) *engine.Engine {
+	for _, e := range shared.engines {
+		if e.Name == name {
+			return e
+		}
+	}
+	panic("enginetest: no shared " + name)
 }
 
 // Env is one test's view of an engine: a client and a set of tables that no other test uses.
 type Env struct {
 	// Engine is the engine holding the tables.
 	Engine *engine.Engine
-	// Client talks to Engine with the store's retry and timeout policy.
+	// Client talks to Engine with the test policy of NewClient.
 	Client *dynamodb.Client
 	// Tables names this test's tables.
 	Tables dynamostore.Tables
 
-	// setup is Client with a per-attempt timeout as long as a test's set-up may take on a loaded
-	// machine: creating tables and seeding or reading items must not fail because moto, busy with
-	// every other parallel test, answers one attempt in more than the store's one second.
-	setup *dynamodb.Client
-	logs  LockedBuffer
+	logs LockedBuffer
 }
 
 // NewEnv creates fresh, uniquely named tables for t in e and deletes them when t ends (best
@@ -144,7 +230,7 @@ func NewEnv(t *testing.T, e *engine.Engine) *Env {
 	client := shared.clients[e]
 	if client == nil {
 		var err error
-		if client, err = e.Client(t.Context()); err != nil {
+		if client, err = NewClient(e.Endpoint); err != nil {
 			t.Fatalf("enginetest: client for %s: %v", e.Name, err)
 		}
 	}
@@ -152,16 +238,13 @@ func NewEnv(t *testing.T, e *engine.Engine) *Env {
 	env := &Env{
 		Engine: e,
 		Client: client,
-		setup: dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(setupAttemptTimeout)
-		}),
 		Tables: dynamostore.Tables{
 			APIKeys:      base + "-api-keys",
 			Campaigns:    base + "-campaigns",
 			PhoneNumbers: base + "-phone-numbers",
 		},
 	}
-	if err := engine.CreateTables(t.Context(), env.setup, env.Tables); err != nil {
+	if err := engine.CreateTables(t.Context(), env.Client, env.Tables); err != nil {
 		t.Fatalf("enginetest: create tables on %s: %v", e.Name, err)
 	}
 	t.Cleanup(func() {
@@ -169,7 +252,7 @@ func NewEnv(t *testing.T, e *engine.Engine) *Env {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, name := range []string{env.Tables.APIKeys, env.Tables.Campaigns, env.Tables.PhoneNumbers} {
-			_, _ = env.setup.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+			_, _ = env.Client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		}
 	})
 	return env
@@ -218,7 +301,7 @@ func (env *Env) PutPhoneNumber(t *testing.T, n phonenumbers.PhoneNumber) {
 
 func (env *Env) put(t *testing.T, table string, item map[string]types.AttributeValue) {
 	t.Helper()
-	if _, err := env.setup.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+	if _, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 		t.Fatalf("enginetest: put item into %s: %v", table, err)
 	}
 }
@@ -227,7 +310,7 @@ func (env *Env) put(t *testing.T, table string, item map[string]types.AttributeV
 // consistency; nil when there is no such item.
 func (env *Env) GetPhoneNumberItem(t *testing.T, id string) map[string]types.AttributeValue {
 	t.Helper()
-	out, err := env.setup.GetItem(t.Context(), &dynamodb.GetItemInput{
+	out, err := env.Client.GetItem(t.Context(), &dynamodb.GetItemInput{
 		TableName:      aws.String(env.Tables.PhoneNumbers),
 		Key:            map[string]types.AttributeValue{dynamostore.PhoneNumbersHashKey: &types.AttributeValueMemberS{Value: id}},
 		ConsistentRead: aws.Bool(true),
@@ -254,23 +337,42 @@ func (env *Env) EditPhoneNumberItem(t *testing.T, id string, edit func(item map[
 }
 
 // NewServer serves the real handler, wired by wiring.NewHandler to this Env's tables, over HTTP on
-// 127.0.0.1 through localapi, exactly as make run does. The handler's log lines go to the test's
-// output and to Logs. The server is closed when t ends.
-func (env *Env) NewServer(t *testing.T) *httptest.Server {
+// 127.0.0.1 through localapi, exactly as make run does: with env.Client and the deployed function
+// timeout unless opts say otherwise. The handler's log lines go to the test's output and to Logs.
+// The server is closed when t ends.
+func (env *Env) NewServer(t *testing.T, opts ...ServerOption) *httptest.Server {
 	t.Helper()
-	return env.NewServerWithClient(t, env.Client)
-}
-
-// NewServerWithClient is NewServer with the handler talking to DynamoDB through client instead of
-// env.Client, for tests that put something between the handler and the engine, such as a
-// fault-injecting proxy.
-func (env *Env) NewServerWithClient(t *testing.T, client dynamostore.API) *httptest.Server {
-	t.Helper()
+	cfg := serverConfig{client: env.Client, functionTimeout: localconfig.FunctionTimeout}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(t.Output(), &env.logs), nil))
-	handler := wiring.NewHandler(client, env.Tables, logger)
-	srv := httptest.NewServer(localapi.New(handler, localconfig.FunctionTimeout))
+	handler := wiring.NewHandler(cfg.client, env.Tables, logger)
+	srv := httptest.NewServer(localapi.New(handler, cfg.functionTimeout))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// ServerOption changes a server NewServer builds.
+type ServerOption func(*serverConfig)
+
+type serverConfig struct {
+	client          dynamostore.API
+	functionTimeout time.Duration
+}
+
+// WithClient has the handler talk to DynamoDB through client instead of env.Client: a client
+// through a fault-injecting proxy, or with an explicit per-attempt timeout in a test about
+// timeouts.
+func WithClient(client dynamostore.API) ServerOption {
+	return func(c *serverConfig) { c.client = client }
+}
+
+// WithFunctionTimeout gives each request d instead of the deployed function timeout, for tests
+// that check what requests do rather than how fast, such as a hundred concurrent PATCHes queued by
+// one single-threaded engine on a loaded machine.
+func WithFunctionTimeout(d time.Duration) ServerOption {
+	return func(c *serverConfig) { c.functionTimeout = d }
 }
 
 // Logs returns every log line written so far by the handlers of this Env's servers, one JSON

@@ -16,38 +16,32 @@ import (
 	"testing"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
-	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
-// concurrencyTimeout bounds each batch of concurrent requests.
-const concurrencyTimeout = 30 * time.Second
+// concurrencyTimeout bounds each batch of concurrent requests, and each request in it.
+const concurrencyTimeout = 2 * time.Minute
 
-// concurrentServer serves w's data through a handler with a DynamoDB client of its own, so that
-// retries during a burst here cannot drain the retry quota of the client the other tests share.
-// The client has the store's policy but for the per-attempt timeout, which here is as long as the
-// request: in production, 100 concurrent PATCHes run in 100 Lambda instances against a DynamoDB
-// that serves them in parallel in milliseconds; here one process and one single-threaded engine
-// (dynalite, or moto at about 150 calls a second) queue them, for a second or more on a loaded
-// machine, beyond the 1 s per-attempt timeout sized for DynamoDB. These tests check what
-// concurrent writes do to the item; faults_test.go checks the timeouts.
+// unhurriedClient sends the batches: each request is bounded by the batch's context, not by
+// httpClient's timeout, which is sized for one request at a time.
+var unhurriedClient = &http.Client{}
+
+// concurrentServer serves w's data through a handler with a DynamoDB client of its own (the test
+// policy of enginetest.NewClient), and gives each request concurrencyTimeout instead of the
+// deployed function timeout. In production, 100 concurrent PATCHes run in 100 Lambda instances
+// against a DynamoDB that serves them in parallel in milliseconds; here one process and one
+// single-threaded engine (dynalite, or moto at about 150 calls a second) queue them, for seconds
+// on a machine busy compiling. These tests check what concurrent writes do to the item, whatever
+// the machine's load; faults_test.go checks the timeouts, and make bench the latency.
 func concurrentServer(t *testing.T, w *world) *world {
 	t.Helper()
-	e := w.env.Engine
-	client, err := engine.NewClient(t.Context(), e.Endpoint)
+	client, err := enginetest.NewClient(w.env.Engine.Endpoint)
 	if err != nil {
-		t.Fatalf("client for %s: %v", e.Name, err)
+		t.Fatalf("client for %s: %v", w.env.Engine.Name, err)
 	}
-	client = dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localconfig.FunctionTimeout)
-	})
 	copied := *w
-	copied.srv = w.env.NewServerWithClient(t, client)
+	copied.srv = w.env.NewServer(t, enginetest.WithClient(client), enginetest.WithFunctionTimeout(concurrencyTimeout))
 	return &copied
 }
 
@@ -61,7 +55,7 @@ func (w *world) send(ctx context.Context, id, body string) (response, error) {
 	req.Header.Set("Authorization", "Bearer "+w.writeSecret)
 	req.Header.Set("Content-Type", "application/json")
 	start := time.Now()
-	resp, err := httpClient.Do(req)
+	resp, err := unhurriedClient.Do(req)
 	if err != nil {
 		return response{}, err
 	}

@@ -53,35 +53,83 @@ type proxiedWorld struct {
 	*world
 	proxy  *faultproxy.Proxy
 	client *dynamodb.Client
-	// attempts and attemptTimeout are the client's retry policy: attempts per call, and the time
-	// one attempt may take.
+	// attempts and attemptTimeout are the store's retry policy (dynamostore.NewClient): attempts
+	// per call, and the time one attempt may take.
 	attempts       int
 	attemptTimeout time.Duration
 }
 
-// proxied returns w served by a new handler whose DynamoDB client, built by engine.NewClient with
-// the store's retry and timeout policy, goes through a new fault proxy in front of w's engine. The
-// data and keys are w's; setup and inspection through w.env.Client bypass the proxy.
-func proxied(t *testing.T, w *world, optFns ...func(*dynamodb.Options)) *proxiedWorld {
+// proxyOption changes the client or server proxied builds.
+type proxyOption func(*proxyConfig)
+
+type proxyConfig struct {
+	timedOp         string
+	timeout         time.Duration
+	functionTimeout time.Duration
+}
+
+// attemptTimeoutFor gives each attempt of op (such as "UpdateItem") d, and no more, for a test
+// about what a per-attempt timeout does. The other operations keep the test policy's timeout, so
+// that the machine's load cannot time them out.
+func attemptTimeoutFor(op string, d time.Duration) proxyOption {
+	return func(c *proxyConfig) { c.timedOp, c.timeout = op, d }
+}
+
+// functionTimeout gives each request d instead of the deployed function timeout.
+func functionTimeout(d time.Duration) proxyOption {
+	return func(c *proxyConfig) { c.functionTimeout = d }
+}
+
+// proxied returns w served by a new handler whose DynamoDB client goes through a new fault proxy
+// in front of w's engine. The client retries as the store's does (dynamostore.NewClient's
+// attempts and backoff, read from a client it builds), so that the tests follow the policy
+// instead of copying its numbers. Its per-attempt timeout is the test policy's
+// (enginetest.NewClient), so that only the faults a test scripts decide the outcome and a loaded
+// machine does not; attemptTimeoutFor sets one operation's. The data and keys are w's; setup and
+// inspection through w.env.Client bypass the proxy.
+func proxied(t *testing.T, w *world, opts ...proxyOption) *proxiedWorld {
 	t.Helper()
+	cfg := proxyConfig{functionTimeout: localconfig.FunctionTimeout}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	proxy, err := faultproxy.New(w.env.Engine.Endpoint)
 	if err != nil {
 		t.Fatalf("start fault proxy: %v", err)
 	}
 	t.Cleanup(proxy.Close)
-	client, err := engine.NewClient(t.Context(), proxy.URL)
+	store, err := engine.NewClient(t.Context(), proxy.URL)
 	if err != nil {
 		t.Fatalf("client through the fault proxy: %v", err)
 	}
-	if len(optFns) > 0 {
-		client = dynamodb.New(client.Options(), optFns...)
+	pw := &proxiedWorld{proxy: proxy}
+	pw.attempts, pw.attemptTimeout = retryPolicy(t, store)
+	var untimed dynamodb.Options
+	enginetest.TestPolicy(&untimed)
+	var httpClient dynamodb.HTTPClient = untimed.HTTPClient
+	if cfg.timedOp != "" {
+		httpClient = perOperation{op: cfg.timedOp, timed: awshttp.NewBuildableClient().WithTimeout(cfg.timeout), others: untimed.HTTPClient}
 	}
-	pw := &proxiedWorld{proxy: proxy, client: client}
+	pw.client = dynamodb.New(store.Options(), func(o *dynamodb.Options) { o.HTTPClient = httpClient })
 	copied := *w
-	copied.srv = w.env.NewServerWithClient(t, client)
+	copied.srv = w.env.NewServer(t, enginetest.WithClient(pw.client), enginetest.WithFunctionTimeout(cfg.functionTimeout))
 	pw.world = &copied
-	pw.attempts, pw.attemptTimeout = retryPolicy(t, client)
 	return pw
+}
+
+// perOperation sends the attempts of one DynamoDB operation through a client of their own.
+type perOperation struct {
+	op            string
+	timed, others dynamodb.HTTPClient
+}
+
+// Do sends r through timed when r is an attempt of op, named by its X-Amz-Target header
+// (DynamoDB_20120810.UpdateItem), and through others otherwise.
+func (c perOperation) Do(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+c.op) {
+		return c.timed.Do(r)
+	}
+	return c.others.Do(r)
 }
 
 // onDynalite runs fn with fresh tables in the shared dynalite. The faults these tests inject come
@@ -90,15 +138,10 @@ func proxied(t *testing.T, w *world, optFns ...func(*dynamodb.Options)) *proxied
 // the engine reports a failed condition, runs on every engine.
 func onDynalite(t *testing.T, fn func(t *testing.T, env *enginetest.Env)) {
 	t.Helper()
-	engines := enginetest.Engines()
-	if len(engines) == 0 || engines[0].Name != "dynalite" {
-		t.Fatal("enginetest did not start dynalite first: call enginetest.Main(m) from TestMain")
-	}
-	fn(t, enginetest.NewEnv(t, engines[0]))
+	fn(t, enginetest.NewEnv(t, enginetest.Dynalite(t)))
 }
 
-// retryPolicy reads the retry and timeout policy from a client dynamostore.NewClient built, so
-// that the tests follow the policy instead of copying its numbers.
+// retryPolicy reads the retry and timeout policy from a client dynamostore.NewClient built.
 func retryPolicy(t *testing.T, client *dynamodb.Client) (attempts int, attemptTimeout time.Duration) {
 	t.Helper()
 	opts := client.Options()
@@ -121,6 +164,21 @@ func (pw *proxiedWorld) checkNoLeak(t *testing.T, r response) {
 	}
 }
 
+// stalledAttemptTimeout is the per-attempt timeout of an operation a test stalls on purpose, and
+// so the time its retry has to pass: generous, so that only the stall times out.
+const stalledAttemptTimeout = 5 * time.Second
+
+// storeAttemptTimeout returns the store's per-attempt timeout (dynamostore.NewClient).
+func storeAttemptTimeout(t *testing.T) time.Duration {
+	t.Helper()
+	client, err := engine.NewClient(t.Context(), "http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, timeout := retryPolicy(t, client)
+	return timeout
+}
+
 // ---- transient faults: retried into a success ----
 
 func TestTransientStorageFaultsAreRetried(t *testing.T) {
@@ -138,22 +196,22 @@ func TestTransientStorageFaultsAreRetried(t *testing.T) {
 			{"an InternalServerError", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{internalError} }, false},
 			{"a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{dropped} }, false},
 			{"a throttle then a dropped connection", func(*proxiedWorld) []faultproxy.Fault { return []faultproxy.Fault{throttle, dropped} }, false},
+			// The first attempt stalls until the client gives up on it; the test, not the machine's
+			// load, sets when that is.
 			{"an attempt slower than the per-attempt timeout", func(pw *proxiedWorld) []faultproxy.Fault {
-				return []faultproxy.Fault{faultproxy.Slow(pw.attemptTimeout + 300*time.Millisecond)}
+				return []faultproxy.Fault{faultproxy.Slow(time.Minute)}
 			}, true},
 		}
 		for _, op := range []string{opGetItem, opUpdateItem} {
 			for _, tc := range cases {
 				t.Run(op+" "+tc.name, func(t *testing.T) {
 					t.Parallel()
-					var opts []func(*dynamodb.Options)
-					if !tc.slow {
-						// These faults are answered at once, and it is the retry on them that is
-						// under test: a generous per-attempt timeout keeps a loaded machine from
-						// turning the one attempt left into a timeout of its own.
-						opts = append(opts, func(o *dynamodb.Options) {
-							o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localconfig.FunctionTimeout)
-						})
+					var opts []proxyOption
+					if tc.slow {
+						// The stalled attempt is abandoned after stalledAttemptTimeout, and the
+						// retry has as long to pass, however loaded the machine; the request may
+						// take that long and more.
+						opts = append(opts, attemptTimeoutFor(op, stalledAttemptTimeout), functionTimeout(time.Minute))
 					}
 					pw := proxied(t, w, opts...)
 					faults := tc.faults(pw)
@@ -170,11 +228,8 @@ func TestTransientStorageFaultsAreRetried(t *testing.T) {
 					if got, _ := stringAttr(item, "label"); got != label {
 						t.Errorf("stored label = %q, want %q", got, label)
 					}
-					// Exactly len(faults)+1 on an idle machine; one more when a loaded engine let an
-					// attempt run past its timeout.
-					if got, want := pw.proxy.Count(op), len(faults)+1; got < want || got > pw.attempts {
-						t.Errorf("proxy saw %d %s requests, want %d faulted then the retry that passed (%d), and at most the client's %d attempts",
-							got, op, len(faults), want, pw.attempts)
+					if got, want := pw.proxy.Count(op), len(faults)+1; got != want {
+						t.Errorf("proxy saw %d %s requests, want %d faulted then the retry that passed (%d)", got, op, len(faults), want)
 					}
 					// The key lookup and the update, however many attempts each took.
 					checkStorageCalls(t, env, r, 2)
@@ -239,10 +294,13 @@ func TestSlowStorageIs503(t *testing.T) {
 		for _, op := range []string{opGetItem, opUpdateItem} {
 			t.Run(op, func(t *testing.T) {
 				t.Parallel()
-				pw := proxied(t, w)
+				// The stalled operation gets the store's own per-attempt timeout: that policy is
+				// under test. Its attempts never reach the engine, so the machine's load does not
+				// shorten or lengthen them.
+				pw := proxied(t, w, attemptTimeoutFor(op, storeAttemptTimeout(t)))
 				n := w.putNumber(t, nil)
 				before := itemString(env.GetPhoneNumberItem(t, n.ID))
-				pw.proxy.SetScript(faultproxy.Always(op, faultproxy.Slow(pw.attemptTimeout+500*time.Millisecond)))
+				pw.proxy.SetScript(faultproxy.Always(op, faultproxy.Slow(time.Minute)))
 
 				r := pw.patch(t, n.ID, `{"label":"too late"}`)
 				checkError(t, r, want503)
@@ -473,6 +531,7 @@ func checkPatched(t *testing.T, before, after map[string]types.AttributeValue, w
 // being rebuilt. (TestUnavailableStorageIs503 covers a stalled engine that resumes.)
 func TestEngineRestartedOnTheSamePortServesAgain(t *testing.T) {
 	t.Parallel()
+	enginetest.Dynalite(t) // it restarts a dynalite of its own: it runs with the dynalite tests
 	dedicated, err := engine.StartDynalite(t.Context(), 0)
 	if err != nil {
 		t.Fatalf("start a dedicated dynalite: %v", err)

@@ -753,59 +753,64 @@ func TestPatchThatChangesNothingLeavesTheItemUntouched(t *testing.T) {
 // ---- 503 ----
 
 // TestUnavailableStorageIs503 stalls, then stops, an engine started for this test alone (the
-// shared ones keep serving the other tests).
+// shared ones keep serving the other tests). The requests made while the engine is paused or
+// stopped go through a handler with the store's own client, whose timeouts are under test; the
+// others through one with the test policy, so that the machine's load cannot fail them.
 func TestUnavailableStorageIs503(t *testing.T) {
 	t.Parallel()
-	for _, shared := range enginetest.Engines() {
-		t.Run(shared.Name, func(t *testing.T) {
-			t.Parallel()
-			start := engine.StartDynalite
-			if shared.Name == "moto" {
-				start = engine.StartMoto
-			}
-			dedicated, err := start(t.Context(), 0)
-			if err != nil {
-				t.Fatalf("start a dedicated %s: %v", shared.Name, err)
-			}
-			t.Cleanup(dedicated.Stop)
-			env := enginetest.NewEnv(t, dedicated)
-			w := newWorld(t, env)
-			n := w.putNumber(t, nil)
+	enginetest.EachEngine(t, func(t *testing.T, shared *engine.Engine) {
+		start := engine.StartDynalite
+		if shared.Name == "moto" {
+			start = engine.StartMoto
+		}
+		dedicated, err := start(t.Context(), 0)
+		if err != nil {
+			t.Fatalf("start a dedicated %s: %v", shared.Name, err)
+		}
+		t.Cleanup(dedicated.Stop)
+		env := enginetest.NewEnv(t, dedicated)
+		w := newWorld(t, env)
+		storeClient, err := engine.NewClient(t.Context(), dedicated.Endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unavailable := *w
+		unavailable.srv = env.NewServer(t, enginetest.WithClient(storeClient))
+		n := w.putNumber(t, nil)
 
-			checkSuccess(t, w.patch(t, n.ID, `{"label":"before pause"}`), env.GetPhoneNumberItem(t, n.ID))
+		checkSuccess(t, w.patch(t, n.ID, `{"label":"before pause"}`), env.GetPhoneNumberItem(t, n.ID))
 
-			if err := dedicated.Pause(); err != nil {
-				t.Fatalf("pause: %v", err)
-			}
-			t.Cleanup(func() { _ = dedicated.Resume() })
-			r := w.patch(t, n.ID, `{"label":"during pause"}`)
-			checkError(t, r, want503)
-			checkNoLeak(t, r, env)
-			if r.elapsed >= localconfig.FunctionTimeout {
-				t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
-			}
-			t.Logf("%s paused: 503 after %s", shared.Name, r.elapsed.Round(time.Millisecond))
+		if err := dedicated.Pause(); err != nil {
+			t.Fatalf("pause: %v", err)
+		}
+		t.Cleanup(func() { _ = dedicated.Resume() })
+		r := unavailable.patch(t, n.ID, `{"label":"during pause"}`)
+		checkError(t, r, want503)
+		checkNoLeak(t, r, env)
+		if r.elapsed >= localconfig.FunctionTimeout {
+			t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
+		}
+		t.Logf("%s paused: 503 after %s", shared.Name, r.elapsed.Round(time.Millisecond))
 
-			if err := dedicated.Resume(); err != nil {
-				t.Fatalf("resume: %v", err)
-			}
-			r = w.patch(t, n.ID, `{"status_url":"https://after.example/s"}`)
-			item := env.GetPhoneNumberItem(t, n.ID)
-			checkSuccess(t, r, item)
-			if got, _ := stringAttr(item, "label"); got != "before pause" {
-				t.Errorf("stored label = %q, want %q: the request answered 503 must not have been applied", got, "before pause")
-			}
+		if err := dedicated.Resume(); err != nil {
+			t.Fatalf("resume: %v", err)
+		}
+		r = w.patch(t, n.ID, `{"status_url":"https://after.example/s"}`)
+		item := env.GetPhoneNumberItem(t, n.ID)
+		checkSuccess(t, r, item)
+		if got, _ := stringAttr(item, "label"); got != "before pause" {
+			t.Errorf("stored label = %q, want %q: the request answered 503 must not have been applied", got, "before pause")
+		}
 
-			dedicated.Stop()
-			r = w.patch(t, n.ID, `{"label":"after stop"}`)
-			checkError(t, r, want503)
-			checkNoLeak(t, r, env)
-			if r.elapsed >= localconfig.FunctionTimeout {
-				t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
-			}
-			t.Logf("%s stopped: 503 after %s", shared.Name, r.elapsed.Round(time.Millisecond))
-		})
-	}
+		dedicated.Stop()
+		r = unavailable.patch(t, n.ID, `{"label":"after stop"}`)
+		checkError(t, r, want503)
+		checkNoLeak(t, r, env)
+		if r.elapsed >= localconfig.FunctionTimeout {
+			t.Errorf("503 took %s, want it before the function timeout %s", r.elapsed, localconfig.FunctionTimeout)
+		}
+		t.Logf("%s stopped: 503 after %s", shared.Name, r.elapsed.Round(time.Millisecond))
+	})
 }
 
 // checkNoLeak checks that a response names no table, endpoint or storage detail.

@@ -21,7 +21,8 @@ type fileKind int
 const (
 	// unitFile tests need nothing but the code.
 	unitFile fileKind = iota
-	// engineFile tests use local/enginetest, which runs them on every engine of the run.
+	// engineFile tests are in a package whose TestMain is enginetest.Main, which runs them on
+	// every engine of the run (testenv.EnvEngines).
 	engineFile
 	// dynaliteFile tests start dynalite themselves through local/engine.
 	dynaliteFile
@@ -40,8 +41,9 @@ type testPackage struct {
 	tests map[fileKind][]string
 }
 
-// kindOf classifies a test file by its imports; the first match in this order wins.
-func kindOf(module string, imports []string) fileKind {
+// kindOf classifies a test file by its imports, and by whether its package's TestMain is
+// enginetest.Main (perEngine); the first match in this order wins.
+func kindOf(module string, imports []string, perEngine bool) fileKind {
 	has := func(prefix string) bool {
 		for _, imp := range imports {
 			if imp == prefix || strings.HasPrefix(imp, prefix+"/") {
@@ -55,9 +57,9 @@ func kindOf(module string, imports []string) fileKind {
 		return emulatorFile
 	case has("github.com/awslabs/goformation"):
 		return templateFile
-	case has(module + "/local/enginetest"):
+	case (has(module+"/local/enginetest") || has(module+"/local/engine")) && perEngine:
 		return engineFile
-	case has(module + "/local/engine"):
+	case has(module+"/local/enginetest") || has(module+"/local/engine"):
 		return dynaliteFile
 	}
 	return unitFile
@@ -90,16 +92,22 @@ func build(ctx context.Context, root, dir string) ([]*testPackage, error) {
 			continue
 		}
 		p := &testPackage{importPath: fields[0], dir: fields[1], tests: map[fileKind][]string{}}
+		var files []testFile
+		perEngine := false
 		for _, name := range strings.Split(fields[2], ",") {
 			if name == "" {
 				continue
 			}
-			imports, tests, err := parseTestFile(filepath.Join(p.dir, name))
+			f, err := parseTestFile(filepath.Join(p.dir, name))
 			if err != nil {
 				return nil, err
 			}
-			kind := kindOf(module, imports)
-			p.tests[kind] = append(p.tests[kind], tests...)
+			files = append(files, f)
+			perEngine = perEngine || f.callsEngineMain
+		}
+		for _, f := range files {
+			kind := kindOf(module, f.imports, perEngine)
+			p.tests[kind] = append(p.tests[kind], f.tests...)
 		}
 		pkgs = append(pkgs, p)
 	}
@@ -129,29 +137,49 @@ func build(ctx context.Context, root, dir string) ([]*testPackage, error) {
 	return pkgs, nil
 }
 
-// parseTestFile returns the imports of a _test.go file and the names of its tests, fuzz tests and
-// examples.
-func parseTestFile(file string) (imports, tests []string, err error) {
+// testFile is what the runner needs to know of a _test.go file.
+type testFile struct {
+	imports []string
+	// tests names its tests, fuzz tests and examples.
+	tests []string
+	// callsEngineMain is set when it calls enginetest.Main (from TestMain).
+	callsEngineMain bool
+}
+
+// parseTestFile reads a _test.go file.
+func parseTestFile(file string) (testFile, error) {
+	var tf testFile
 	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse %s: %w", file, err)
+		return tf, fmt.Errorf("parse %s: %w", file, err)
 	}
 	for _, imp := range f.Imports {
 		p, _ := strconv.Unquote(imp.Path.Value)
-		imports = append(imports, p)
+		tf.imports = append(tf.imports, p)
 	}
 	for _, decl := range f.Decls {
 		fn, ok := decl.(*ast.FuncDecl)
-		if !ok || fn.Recv != nil || fn.Name.Name == "TestMain" {
+		if !ok || fn.Recv != nil {
+			continue
+		}
+		if fn.Name.Name == "TestMain" {
+			ast.Inspect(fn, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok && sel.Sel.Name == "Main" {
+					if id, ok := sel.X.(*ast.Ident); ok && id.Name == "enginetest" {
+						tf.callsEngineMain = true
+					}
+				}
+				return true
+			})
 			continue
 		}
 		for _, prefix := range []string{"Test", "Fuzz", "Example"} {
 			if isTestName(fn.Name.Name, prefix) {
-				tests = append(tests, fn.Name.Name)
+				tf.tests = append(tf.tests, fn.Name.Name)
 			}
 		}
 	}
-	return imports, tests, nil
+	return tf, nil
 }
 
 // isTestName reports whether name is prefix followed by nothing or by a non-lower-case letter, as

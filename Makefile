@@ -56,11 +56,13 @@ run: need-go $(if $(filter dynalite,$(ENGINE)),$(DYNALITE)) bin/docs/index.html 
 
 .PHONY: seed
 seed: need-go ## Load FIXTURES into $DYNAMODB_ENDPOINT, creating tables if missing (idempotent)
-	@$(GO) run ./local/cmd/seed -endpoint $(DYNAMODB_ENDPOINT) -fixtures $(FIXTURES)
+	@$(GO) build -o $(LOCAL_BIN)/seed ./local/cmd/seed
+	@$(LOCAL_BIN)/seed -endpoint $(DYNAMODB_ENDPOINT) -fixtures $(FIXTURES)
 
 .PHONY: invoke
 invoke: need-go bin/local/bootstrap $(RIE) ## Run the built bootstrap under the Lambda emulator with EVENT, as sam local invoke does
-	@$(GO) run ./local/cmd/invoke -bootstrap bin/local/bootstrap -rie $(RIE) -endpoint $(DYNAMODB_ENDPOINT) -event $(EVENT)
+	@$(GO) build -o $(LOCAL_BIN)/invoke ./local/cmd/invoke
+	@$(LOCAL_BIN)/invoke -bootstrap bin/local/bootstrap -rie $(RIE) -endpoint $(DYNAMODB_ENDPOINT) -event $(EVENT)
 
 $(DYNALITE): local/package.json local/package-lock.json | need-node
 	cd local && npm ci --no-audit --no-fund --loglevel=error

@@ -40,6 +40,7 @@ func progress(format string, args ...any) {
 
 func main() {
 	installOnly := flag.Bool("install-python-tools", false, "install moto_server and cfn-lint into local/.venv and exit")
+	ensureOnly := flag.Bool("ensure-python-tools", false, "find moto_server and cfn-lint, install the missing ones into local/.venv, fail naming any still missing, and exit")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -54,6 +55,21 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Printf("installed %s into %s\n", requirements(pytools.All), pytools.VenvDir(root))
+		return
+	}
+	if *ensureOnly {
+		found, missing := pythonTools(ctx, root)
+		for _, t := range pytools.All {
+			if path, ok := found[t.Command]; ok {
+				fmt.Printf("%s: %s\n", t.Command, path)
+			}
+		}
+		for _, t := range missing {
+			fmt.Fprintln(os.Stderr, t.Missing())
+		}
+		if len(missing) > 0 {
+			os.Exit(1)
+		}
 		return
 	}
 	os.Exit(run(ctx, root))

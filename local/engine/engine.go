@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -266,6 +269,41 @@ func NewClient(_ context.Context, endpoint string) (*dynamodb.Client, error) {
 		o.Region = "us-east-1"
 		o.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 		o.BaseEndpoint = aws.String(endpoint)
+	})
+}
+
+// The patient policy (see PatientPolicy): an attempt is abandoned only when something is really
+// stuck, and a failed one is retried a few times at a short interval.
+const (
+	patientAttemptTimeout = 30 * time.Second
+	patientDialTimeout    = 10 * time.Second
+	patientMaxAttempts    = 5
+	patientMaxBackoff     = 500 * time.Millisecond
+)
+
+// NewPatientClient returns a DynamoDB client for a local engine at endpoint with PatientPolicy:
+// for creating tables and seeding (make run, make seed) and for tests (enginetest.NewClient).
+func NewPatientClient(endpoint string) (*dynamodb.Client, error) {
+	client, err := NewClient(context.Background(), endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.New(client.Options(), PatientPolicy), nil
+}
+
+// PatientPolicy replaces a client's retry and timeout policy with one for a local engine on a
+// busy machine: 30 s per attempt, 5 attempts, no retry quota (so that many parallel callers
+// sharing a client never run out of retries). The store's own policy (1 s per attempt, 3
+// attempts) is sized for DynamoDB, which answers in milliseconds; a local engine on a machine
+// busy compiling, moto creating tables above all, can take seconds.
+func PatientPolicy(o *dynamodb.Options) {
+	o.HTTPClient = awshttp.NewBuildableClient().
+		WithTimeout(patientAttemptTimeout).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = patientDialTimeout })
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = patientMaxAttempts
+		so.MaxBackoff = patientMaxBackoff
+		so.RateLimiter = ratelimit.None
 	})
 }
 

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -24,9 +23,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -46,42 +42,16 @@ import (
 // busy compiling.
 const startTimeout = 2 * time.Minute
 
-// The test client's policy (see NewClient): an attempt is abandoned only when something is
-// really stuck, and a failed one is retried a few times at a short interval.
-const (
-	testAttemptTimeout = 30 * time.Second
-	testDialTimeout    = 10 * time.Second
-	testMaxAttempts    = 5
-	testMaxBackoff     = 500 * time.Millisecond
-)
-
 // NewClient returns a DynamoDB client for the local engine at endpoint, for tests: for set-up and
-// assertions, and for the handler under test in every test that is not about timeouts. It is the
-// store's client with a test policy instead of the store's retry and timeout policy, which is
-// sized for DynamoDB answering in milliseconds (1 s per attempt, 3 attempts): on a developer's
-// machine still compiling the rest of the suite, a local engine can take longer than that, and a
-// test would fail for the machine's load rather than for the code. The test policy allows 30 s per
-// attempt and 5 attempts, with no retry quota, so that parallel tests sharing a client never run
-// out of retries. Tests about timeouts build their own client with an explicit per-attempt timeout
-// and control the delays themselves (a stalled proxy or engine, an explicit deadline).
+// assertions, and for the handler under test in every test that is not about timeouts. It has
+// engine.PatientPolicy instead of the store's retry and timeout policy, which is sized for
+// DynamoDB answering in milliseconds (1 s per attempt, 3 attempts): on a developer's machine still
+// compiling the rest of the suite, a local engine can take longer than that, and a test would fail
+// for the machine's load rather than for the code. Tests about timeouts build their own client
+// with an explicit per-attempt timeout and control the delays themselves (a stalled proxy or
+// engine, an explicit deadline).
 func NewClient(endpoint string) (*dynamodb.Client, error) {
-	client, err := engine.NewClient(context.Background(), endpoint)
-	if err != nil {
-		return nil, err
-	}
-	return dynamodb.New(client.Options(), TestPolicy), nil
-}
-
-// TestPolicy replaces a client's retry and timeout policy with NewClient's test policy.
-func TestPolicy(o *dynamodb.Options) {
-	o.HTTPClient = awshttp.NewBuildableClient().
-		WithTimeout(testAttemptTimeout).
-		WithDialerOptions(func(d *net.Dialer) { d.Timeout = testDialTimeout })
-	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-		so.MaxAttempts = testMaxAttempts
-		so.MaxBackoff = testMaxBackoff
-		so.RateLimiter = ratelimit.None
-	})
+	return engine.NewPatientClient(endpoint)
 }
 
 // shared holds the engines of this test binary, started on first use, and a client for each.
@@ -215,7 +185,7 @@ func sharedEngine(name string) *engine.Engine {
 type Env struct {
 	// Engine is the engine holding the tables.
 	Engine *engine.Engine
-	// Client talks to Engine with the test policy of NewClient.
+	// Client talks to Engine with the patient policy of NewClient.
 	Client *dynamodb.Client
 	// Tables names this test's tables.
 	Tables dynamostore.Tables

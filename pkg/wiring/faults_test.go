@@ -69,7 +69,7 @@ type proxyConfig struct {
 }
 
 // attemptTimeoutFor gives each attempt of op (such as "UpdateItem") d, and no more, for a test
-// about what a per-attempt timeout does. The other operations keep the test policy's timeout, so
+// about what a per-attempt timeout does. The other operations keep the patient timeout of enginetest.NewClient, so
 // that the machine's load cannot time them out.
 func attemptTimeoutFor(op string, d time.Duration) proxyOption {
 	return func(c *proxyConfig) { c.timedOp, c.timeout = op, d }
@@ -83,8 +83,8 @@ func functionTimeout(d time.Duration) proxyOption {
 // proxied returns w served by a new handler whose DynamoDB client goes through a new fault proxy
 // in front of w's engine. The client retries as the store's does (dynamostore.NewClient's
 // attempts and backoff, read from a client it builds), so that the tests follow the policy
-// instead of copying its numbers. Its per-attempt timeout is the test policy's
-// (enginetest.NewClient), so that only the faults a test scripts decide the outcome and a loaded
+// instead of copying its numbers. Its per-attempt timeout is the patient one of
+// enginetest.NewClient, so that only the faults a test scripts decide the outcome and a loaded
 // machine does not; attemptTimeoutFor sets one operation's. The data and keys are w's; setup and
 // inspection through w.env.Client bypass the proxy.
 func proxied(t *testing.T, w *world, opts ...proxyOption) *proxiedWorld {
@@ -105,7 +105,7 @@ func proxied(t *testing.T, w *world, opts ...proxyOption) *proxiedWorld {
 	pw := &proxiedWorld{proxy: proxy}
 	pw.attempts, pw.attemptTimeout = retryPolicy(t, store)
 	var untimed dynamodb.Options
-	enginetest.TestPolicy(&untimed)
+	engine.PatientPolicy(&untimed)
 	var httpClient dynamodb.HTTPClient = untimed.HTTPClient
 	if cfg.timedOp != "" {
 		httpClient = perOperation{op: cfg.timedOp, timed: awshttp.NewBuildableClient().WithTimeout(cfg.timeout), others: untimed.HTTPClient}

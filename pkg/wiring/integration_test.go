@@ -755,7 +755,8 @@ func TestPatchThatChangesNothingLeavesTheItemUntouched(t *testing.T) {
 // TestUnavailableStorageIs503 stalls, then stops, an engine started for this test alone (the
 // shared ones keep serving the other tests). The requests made while the engine is paused or
 // stopped go through a handler with the store's own client, whose timeouts are under test; the
-// others through one with the test policy, so that the machine's load cannot fail them.
+// others through one with enginetest.NewClient's patient policy, so that the machine's load
+// cannot fail them.
 func TestUnavailableStorageIs503(t *testing.T) {
 	t.Parallel()
 	enginetest.EachEngine(t, func(t *testing.T, shared *engine.Engine) {

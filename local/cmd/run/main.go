@@ -101,15 +101,21 @@ func run(ctx context.Context, port, dynamoPort int, engineName string, start fun
 		return fmt.Errorf("start %s on 127.0.0.1:%d (set DYNAMODB_PORT to use another): %w", engineName, dynamoPort, err)
 	}
 	defer db.Stop()
-	client, err := db.Client(ctx)
+	// Set-up is patient, since moto can take seconds to create a table on a busy machine; the
+	// API serves with the store's own client, as deployed.
+	setup, err := engine.NewPatientClient(db.Endpoint)
 	if err != nil {
 		return err
 	}
 	tables := localconfig.TablesFromEnv(os.Getenv)
-	if err := engine.CreateTables(ctx, client, tables); err != nil {
+	if err := engine.CreateTables(ctx, setup, tables); err != nil {
 		return err
 	}
-	if err := fixtures.Seed(ctx, client, tables, file); err != nil {
+	if err := fixtures.Seed(ctx, setup, tables, file); err != nil {
+		return err
+	}
+	client, err := db.Client(ctx)
+	if err != nil {
 		return err
 	}
 

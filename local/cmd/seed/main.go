@@ -66,7 +66,7 @@ func run() int {
 }
 
 func seed(ctx context.Context, endpoint string, tables dynamostore.Tables, file *fixtures.File) error {
-	client, err := engine.NewClient(ctx, endpoint)
+	client, err := engine.NewPatientClient(endpoint)
 	if err != nil {
 		return err
 	}

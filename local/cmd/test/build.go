@@ -76,11 +76,11 @@ func build(ctx context.Context, root, dir string) ([]*testPackage, error) {
 		return nil, err
 	}
 	module = strings.TrimSpace(module)
-	tools, err := goOutput(ctx, root, "env", "GOTOOLDIR")
-	if err != nil {
+	// The tool go test -json runs the binaries through; recent Go releases build it on demand.
+	test2jsonPath = filepath.Join(dir, "test2json")
+	if err := goCmd(ctx, root, "build", "-o", test2jsonPath, "cmd/test2json"); err != nil {
 		return nil, err
 	}
-	toolDir = strings.TrimSpace(tools)
 	list, err := goOutput(ctx, root, "list", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}},{{join .XTestGoFiles \",\"}}", "./...")
 	if err != nil {
 		return nil, err

@@ -111,8 +111,12 @@ func run(ctx context.Context, root string) int {
 		}
 		results = append(results, runPhase(ctx, ph, pkgs, env))
 	}
-	lint := cfnLint(ctx, root, tools)
-	results[len(results)-1].add(lint)
+	if ctx.Err() == nil {
+		lintStart := time.Now()
+		template := results[len(results)-1]
+		template.add(cfnLint(ctx, root, tools))
+		template.elapsed += time.Since(lintStart)
+	}
 
 	return summarize(results, missing)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -162,7 +161,7 @@ func limitLines(s string, n int) string {
 func runBinary(ctx context.Context, p *testPackage, tests []string, env []string) []testResult {
 	sort.Strings(tests)
 	pattern := "^(" + strings.Join(tests, "|") + ")$"
-	cmd := exec.CommandContext(ctx, test2json(), "-p", p.importPath, p.binary,
+	cmd := exec.CommandContext(ctx, test2jsonPath, "-p", p.importPath, p.binary,
 		"-test.v=test2json", "-test.run="+pattern, "-test.timeout="+testTimeout.String())
 	cmd.Dir = p.dir
 	cmd.Env = env
@@ -239,9 +238,6 @@ func skipReason(output string) string {
 	return "(no reason given)"
 }
 
-// toolDir is the go command's tool folder (go env GOTOOLDIR), set by build.
-var toolDir string
-
-// test2json returns the path of the go tool that turns a test binary's -test.v=test2json output
-// into JSON events, as go test -json does.
-func test2json() string { return filepath.Join(toolDir, "test2json") }
+// test2jsonPath is the tool that turns a test binary's -test.v=test2json output into JSON events,
+// as go test -json does; build puts it there.
+var test2jsonPath string

@@ -126,6 +126,14 @@ func startShared() {
 	})
 }
 
+// Engines returns the engines of this run that started, starting them if needed: dynalite
+// first, then moto (when selected and installed). For tests that work across engines at once,
+// such as comparing their answers; make test runs those with every engine in one binary.
+func Engines() []*engine.Engine {
+	startShared()
+	return shared.engines
+}
+
 // EachEngine runs fn once per engine of the run, as a parallel subtest named after the engine,
 // with the shared engine. An engine that is not installed gets a subtest that is skipped with its
 // install hint (failed under CI=true).

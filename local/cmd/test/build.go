@@ -24,6 +24,9 @@ const (
 	// engineFile tests are in a package whose TestMain is enginetest.Main, which runs them on
 	// every engine of the run (testenv.EnvEngines).
 	engineFile
+	// crossEngineFile tests are engine tests of a package that also works across engines at once
+	// (enginetest.Engines, comparing them): they run once, with every engine in one binary.
+	crossEngineFile
 	// dynaliteFile tests start dynalite themselves through local/engine.
 	dynaliteFile
 	// emulatorFile tests run the bootstrap under the Lambda emulator (local/rie).
@@ -41,9 +44,10 @@ type testPackage struct {
 	tests map[fileKind][]string
 }
 
-// kindOf classifies a test file by its imports, and by whether its package's TestMain is
-// enginetest.Main (perEngine); the first match in this order wins.
-func kindOf(module string, imports []string, perEngine bool) fileKind {
+// kindOf classifies a test file by its imports, by whether its package's TestMain is
+// enginetest.Main (perEngine), and whether the package asks for every engine at once
+// (crossEngine); the first match in this order wins.
+func kindOf(module string, imports []string, perEngine, crossEngine bool) fileKind {
 	has := func(prefix string) bool {
 		for _, imp := range imports {
 			if imp == prefix || strings.HasPrefix(imp, prefix+"/") {
@@ -57,6 +61,8 @@ func kindOf(module string, imports []string, perEngine bool) fileKind {
 		return emulatorFile
 	case has("github.com/awslabs/goformation"):
 		return templateFile
+	case (has(module+"/local/enginetest") || has(module+"/local/engine")) && perEngine && crossEngine:
+		return crossEngineFile
 	case (has(module+"/local/enginetest") || has(module+"/local/engine")) && perEngine:
 		return engineFile
 	case has(module+"/local/enginetest") || has(module+"/local/engine"):
@@ -93,7 +99,7 @@ func build(ctx context.Context, root, dir string) ([]*testPackage, error) {
 		}
 		p := &testPackage{importPath: fields[0], dir: fields[1], tests: map[fileKind][]string{}}
 		var files []testFile
-		perEngine := false
+		perEngine, crossEngine := false, false
 		for _, name := range strings.Split(fields[2], ",") {
 			if name == "" {
 				continue
@@ -104,9 +110,10 @@ func build(ctx context.Context, root, dir string) ([]*testPackage, error) {
 			}
 			files = append(files, f)
 			perEngine = perEngine || f.callsEngineMain
+			crossEngine = crossEngine || f.usesAllEngines
 		}
 		for _, f := range files {
-			kind := kindOf(module, f.imports, perEngine)
+			kind := kindOf(module, f.imports, perEngine, crossEngine)
 			p.tests[kind] = append(p.tests[kind], f.tests...)
 		}
 		pkgs = append(pkgs, p)
@@ -144,6 +151,8 @@ type testFile struct {
 	tests []string
 	// callsEngineMain is set when it calls enginetest.Main (from TestMain).
 	callsEngineMain bool
+	// usesAllEngines is set when it asks for every engine at once (enginetest.Engines).
+	usesAllEngines bool
 }
 
 // parseTestFile reads a _test.go file.
@@ -162,15 +171,16 @@ func parseTestFile(file string) (testFile, error) {
 		if !ok || fn.Recv != nil {
 			continue
 		}
-		if fn.Name.Name == "TestMain" {
-			ast.Inspect(fn, func(n ast.Node) bool {
-				if sel, ok := n.(*ast.SelectorExpr); ok && sel.Sel.Name == "Main" {
-					if id, ok := sel.X.(*ast.Ident); ok && id.Name == "enginetest" {
-						tf.callsEngineMain = true
-					}
+		ast.Inspect(fn, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "enginetest" {
+					tf.callsEngineMain = tf.callsEngineMain || sel.Sel.Name == "Main"
+					tf.usesAllEngines = tf.usesAllEngines || sel.Sel.Name == "Engines"
 				}
-				return true
-			})
+			}
+			return true
+		})
+		if fn.Name.Name == "TestMain" {
 			continue
 		}
 		for _, prefix := range []string{"Test", "Fuzz", "Example"} {

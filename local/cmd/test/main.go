@@ -206,7 +206,8 @@ type phase struct {
 	name string
 	// kinds selects the test files whose tests the phase runs.
 	kinds []fileKind
-	// engines, when set, is the value of testenv.EnvEngines for the phase's test binaries.
+	// engines, when set, is the value of testenv.EnvEngines for the phase's test binaries, but
+	// for those of crossEngineFile tests, which get every engine.
 	engines string
 }
 
@@ -214,7 +215,7 @@ func phases() []phase {
 	return []phase{
 		{name: "unit", kinds: []fileKind{unitFile}},
 		{name: "integration on dynalite", kinds: []fileKind{engineFile, dynaliteFile}, engines: "dynalite"},
-		{name: "integration on moto", kinds: []fileKind{engineFile}, engines: "moto"},
+		{name: "integration on moto", kinds: []fileKind{engineFile, crossEngineFile}, engines: "moto"},
 		{name: "emulator", kinds: []fileKind{emulatorFile}, engines: "dynalite"},
 		{name: "template", kinds: []fileKind{templateFile}},
 	}

@@ -74,22 +74,27 @@ func runPhase(ctx context.Context, ph phase, pkgs []*testPackage, env []string) 
 	type job struct {
 		pkg   *testPackage
 		tests []string
+		env   []string
 	}
 	var jobs []job
 	for _, p := range pkgs {
 		var tests []string
+		jobEnv := env
+		if ph.engines != "" {
+			jobEnv = setEnv(env, testenv.EnvEngines, ph.engines)
+		}
 		for _, kind := range ph.kinds {
 			tests = append(tests, p.tests[kind]...)
+			if kind == crossEngineFile && len(p.tests[kind]) > 0 {
+				jobEnv = setEnv(env, testenv.EnvEngines, "")
+			}
 		}
 		if len(tests) > 0 {
-			jobs = append(jobs, job{p, tests})
+			jobs = append(jobs, job{p, tests, jobEnv})
 		}
 	}
 	result.packages = len(jobs)
 	progress("%s: %d packages", ph.name, len(jobs))
-	if ph.engines != "" {
-		env = setEnv(env, testenv.EnvEngines, ph.engines)
-	}
 	var mu sync.Mutex
 	sem := make(chan struct{}, parallelism())
 	var wg sync.WaitGroup
@@ -98,7 +103,7 @@ func runPhase(ctx context.Context, ph phase, pkgs []*testPackage, env []string) 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			jobStart := time.Now()
-			tests := runBinary(ctx, j.pkg, j.tests, env)
+			tests := runBinary(ctx, j.pkg, j.tests, j.env)
 			mu.Lock()
 			defer mu.Unlock()
 			result.tests = append(result.tests, tests...)

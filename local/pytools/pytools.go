@@ -81,13 +81,20 @@ func Find(root string, t Tool) (string, error) {
 // python-tools` (Install with force) tries again at once.
 var ErrRecentlyFailed = errors.New("the last install attempt failed less than a day ago")
 
+// RecentlyFailed reports whether an install into the project's virtualenv failed less than a day
+// ago; Install without force does not try again until then.
+func RecentlyFailed(root string) bool {
+	info, err := os.Stat(filepath.Join(VenvDir(root), failedMarker))
+	return err == nil && time.Since(info.ModTime()) < retryAfter
+}
+
 // Install creates the project's virtualenv when it is missing and installs the pinned
 // requirement of every tool in tools into it. Unless force is set, it does not try again within a
 // day of a failed attempt. pip's output goes to out.
 func Install(ctx context.Context, root string, tools []Tool, force bool, out io.Writer) error {
 	venv := VenvDir(root)
 	marker := filepath.Join(venv, failedMarker)
-	if info, err := os.Stat(marker); err == nil && !force && time.Since(info.ModTime()) < retryAfter {
+	if !force && RecentlyFailed(root) {
 		return fmt.Errorf("%w (%s)", ErrRecentlyFailed, marker)
 	}
 	python, err := exec.LookPath("python3")

@@ -154,6 +154,10 @@ func pythonTools(ctx context.Context, root string) (map[string]string, []pytools
 	if len(missing) == 0 {
 		return found, nil
 	}
+	if pytools.RecentlyFailed(root) {
+		progress("python tools: %s missing; not installing them: the last attempt failed less than a day ago (make python-tools tries again)", commands(missing))
+		return found, missing
+	}
 	progress("python tools: %s missing; installing %s into %s", commands(missing), requirements(missing), pytools.VenvDir(root))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()

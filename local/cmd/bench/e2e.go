@@ -93,8 +93,9 @@ func startStack(ctx context.Context, o options, runBinary, dir string) (_ *stack
 		name, _, _ := strings.Cut(kv, "=")
 		return name == dynamostore.EnvAPIKeysTable || name == dynamostore.EnvCampaignsTable || name == dynamostore.EnvPhoneNumbersTable
 	})
-	// Its own process group, killed with the bench: nothing outlives an interrupted run.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Its own process group; nothing outlives an interrupted run, since the server stops itself
+	// and its engine when its parent goes (local/cmd/run watches it on every platform).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s.serverOutput = &tail{max: 16 << 10}
 	cmd.Stdout, cmd.Stderr = s.serverOutput, s.serverOutput
 	if err := cmd.Start(); err != nil {

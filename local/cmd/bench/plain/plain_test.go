@@ -13,6 +13,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/cmd/bench/plain"
 	"github.com/sms-platform/phone-numbers/local/engine"
+	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 )
 
@@ -27,7 +28,7 @@ func TestHandlerMakesTheFloorsCallsOnDynalite(t *testing.T) {
 		t.Fatalf("start dynalite: %v", err)
 	}
 	t.Cleanup(e.Stop)
-	db, err := e.Client(ctx)
+	db, err := enginetest.NewClient(e.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,6 @@ import (
 	"github.com/sms-platform/phone-numbers/local/apidocs"
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/localapi"
-	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/openapitest"
 	"github.com/sms-platform/phone-numbers/local/pytools"
 	"github.com/sms-platform/phone-numbers/local/testenv"
@@ -314,13 +313,20 @@ func (env *Env) EditPhoneNumberItem(t *testing.T, id string, edit func(item map[
 	env.put(t, env.Tables.PhoneNumbers, item)
 }
 
+// UnhurriedFunctionTimeout is the time NewServer gives each request unless told otherwise: far
+// beyond the deployed function timeout (local/localconfig.FunctionTimeout), because a request that
+// queues behind a hundred others at moto, which serves one request at a time, on a machine busy
+// compiling, can take longer than that, and a test would then fail for the machine's load. Tests
+// about the deadline set the deployed one with WithFunctionTimeout.
+const UnhurriedFunctionTimeout = 2 * time.Minute
+
 // NewServer serves the real handler, wired by wiring.NewHandler to this Env's tables, over HTTP on
-// 127.0.0.1 through localapi, exactly as make run does: with env.Client and the deployed function
-// timeout unless opts say otherwise. The handler's log lines go to the test's output and to Logs.
-// The server is closed when t ends.
+// 127.0.0.1 through localapi, as make run does: with env.Client and UnhurriedFunctionTimeout
+// unless opts say otherwise. The handler's log lines go to the test's output and to Logs. The
+// server is closed when t ends.
 func (env *Env) NewServer(t *testing.T, opts ...ServerOption) *httptest.Server {
 	t.Helper()
-	cfg := serverConfig{client: env.Client, functionTimeout: localconfig.FunctionTimeout}
+	cfg := serverConfig{client: env.Client, functionTimeout: UnhurriedFunctionTimeout}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -346,9 +352,8 @@ func WithClient(client dynamostore.API) ServerOption {
 	return func(c *serverConfig) { c.client = client }
 }
 
-// WithFunctionTimeout gives each request d instead of the deployed function timeout, for tests
-// that check what requests do rather than how fast, such as a hundred concurrent PATCHes queued by
-// one single-threaded engine on a loaded machine.
+// WithFunctionTimeout gives each request d instead of UnhurriedFunctionTimeout: the deployed
+// function timeout, for tests about what happens at the deadline.
 func WithFunctionTimeout(d time.Duration) ServerOption {
 	return func(c *serverConfig) { c.functionTimeout = d }
 }

@@ -20,17 +20,16 @@ import (
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
-// concurrencyTimeout bounds each batch of concurrent requests, and each request in it.
+// concurrencyTimeout bounds each batch of concurrent requests.
 const concurrencyTimeout = 2 * time.Minute
 
 // unhurriedClient sends the batches: each request is bounded by the batch's context, not by
 // httpClient's timeout, which is sized for one request at a time.
 var unhurriedClient = &http.Client{}
 
-// concurrentServer serves w's data through a handler with a DynamoDB client of its own (the test
-// policy of enginetest.NewClient), and gives each request concurrencyTimeout instead of the
-// deployed function timeout. In production, 100 concurrent PATCHes run in 100 Lambda instances
-// against a DynamoDB that serves them in parallel in milliseconds; here one process and one
+// concurrentServer serves w's data through a handler with a DynamoDB client of its own (the
+// patient policy of enginetest.NewClient) and enginetest's unhurried function timeout. In
+// production, 100 concurrent PATCHes run in 100 Lambda instances against a DynamoDB that serves them in parallel in milliseconds; here one process and one
 // single-threaded engine (dynalite, or moto at about 150 calls a second) queue them, for seconds
 // on a machine busy compiling. These tests check what concurrent writes do to the item, whatever
 // the machine's load; faults_test.go checks the timeouts, and make bench the latency.
@@ -41,7 +40,7 @@ func concurrentServer(t *testing.T, w *world) *world {
 		t.Fatalf("client for %s: %v", w.env.Engine.Name, err)
 	}
 	copied := *w
-	copied.srv = w.env.NewServer(t, enginetest.WithClient(client), enginetest.WithFunctionTimeout(concurrencyTimeout))
+	copied.srv = w.env.NewServer(t, enginetest.WithClient(client))
 	return &copied
 }
 

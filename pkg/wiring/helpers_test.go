@@ -25,7 +25,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/sms-platform/phone-numbers/local/enginetest"
-	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/openapitest"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
@@ -43,8 +42,9 @@ var (
 	seededAt     = time.Date(2026, 4, 26, 14, 0, 0, 0, time.UTC)
 )
 
-// httpClient outlives FunctionTimeout, so that a late answer is measured rather than cut off.
-var httpClient = &http.Client{Timeout: 2 * localconfig.FunctionTimeout}
+// httpClient outlives the servers' function timeout (enginetest.UnhurriedFunctionTimeout, or
+// the deployed one in tests about it), so that a late answer is measured rather than cut off.
+var httpClient = &http.Client{Timeout: 2 * enginetest.UnhurriedFunctionTimeout}
 
 // world is one test's seeded data and server: keys and campaigns of two organizations.
 type world struct {

@@ -776,7 +776,7 @@ func TestUnavailableStorageIs503(t *testing.T) {
 			t.Fatal(err)
 		}
 		unavailable := *w
-		unavailable.srv = env.NewServer(t, enginetest.WithClient(storeClient))
+		unavailable.srv = env.NewServer(t, enginetest.WithClient(storeClient), enginetest.WithFunctionTimeout(localconfig.FunctionTimeout))
 		n := w.putNumber(t, nil)
 
 		checkSuccess(t, w.patch(t, n.ID, `{"label":"before pause"}`), env.GetPhoneNumberItem(t, n.ID))

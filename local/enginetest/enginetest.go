@@ -276,6 +276,13 @@ func (env *Env) PutPhoneNumber(t *testing.T, n phonenumbers.PhoneNumber) {
 	env.put(t, env.Tables.PhoneNumbers, dynamostore.NewPhoneNumberItem(n))
 }
 
+// PutItem stores item in table as it is, bypassing the store: for items the service would never
+// write itself but may find, such as corrupt ones.
+func (env *Env) PutItem(t *testing.T, table string, item map[string]types.AttributeValue) {
+	t.Helper()
+	env.put(t, table, item)
+}
+
 func (env *Env) put(t *testing.T, table string, item map[string]types.AttributeValue) {
 	t.Helper()
 	if _, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {

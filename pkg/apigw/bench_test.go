@@ -9,6 +9,7 @@ package apigw_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,16 @@ func (b benchNumbers) UpdatePhoneNumber(_ context.Context, _, _ string, p phonen
 	}
 	n.UpdatedAt = now
 	return n, nil
+}
+
+// FindPhoneNumber and AttachCampaign serve patches with a campaign, which benchCampaigns never
+// finds, so they are never reached.
+func (b benchNumbers) FindPhoneNumber(context.Context, string) (phonenumbers.PhoneNumber, error) {
+	return b.stored, nil
+}
+
+func (benchNumbers) AttachCampaign(context.Context, string, phonenumbers.PhoneNumber, phonenumbers.Patch, phonenumbers.Precondition, time.Time) (phonenumbers.PhoneNumber, error) {
+	return phonenumbers.PhoneNumber{}, errors.New("bench: no campaign is ever attachable")
 }
 
 // benchHandler returns the production wiring over the stubs, logging JSON to io.Discard at the

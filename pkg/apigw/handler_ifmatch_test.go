@@ -2,6 +2,7 @@ package apigw_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -67,6 +68,16 @@ func (p preconditionNumbers) UpdatePhoneNumber(_ context.Context, org, id string
 	}
 	return phonenumbers.PhoneNumber{ID: id, OrgID: org, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
 		CreatedAt: now, UpdatedAt: now, Version: p.version + 1}, nil
+}
+
+// FindPhoneNumber and AttachCampaign serve patches with a campaign, which fakeCampaigns never
+// finds, so they are never reached.
+func (preconditionNumbers) FindPhoneNumber(context.Context, string) (phonenumbers.PhoneNumber, error) {
+	return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
+}
+
+func (preconditionNumbers) AttachCampaign(context.Context, string, phonenumbers.PhoneNumber, phonenumbers.Patch, phonenumbers.Precondition, time.Time) (phonenumbers.PhoneNumber, error) {
+	return phonenumbers.PhoneNumber{}, errors.New("fake: no campaign is ever attachable")
 }
 
 // TestHandleIfMatchThroughTheService runs real v2 events with If-Match through the real service:

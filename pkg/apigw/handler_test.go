@@ -539,6 +539,16 @@ func (fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, p phonen
 		InboundURL: p.InboundURL, Label: p.Label, CreatedAt: now, UpdatedAt: now}, nil
 }
 
+// FindPhoneNumber and AttachCampaign serve patches with a campaign, which fakeCampaigns never
+// finds, so they are never reached.
+func (fakeNumbers) FindPhoneNumber(context.Context, string) (phonenumbers.PhoneNumber, error) {
+	return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
+}
+
+func (fakeNumbers) AttachCampaign(context.Context, string, phonenumbers.PhoneNumber, phonenumbers.Patch, phonenumbers.Precondition, time.Time) (phonenumbers.PhoneNumber, error) {
+	return phonenumbers.PhoneNumber{}, errors.New("fake: no campaign is ever attachable")
+}
+
 func realService(keys phonenumbers.APIKeyFinder) *phonenumbers.Service {
 	return phonenumbers.NewService(keys, fakeCampaigns{}, fakeNumbers{}, nil)
 }

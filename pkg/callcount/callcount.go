@@ -56,3 +56,9 @@ func (d *DynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput,
 	Add(ctx)
 	return d.client.UpdateItem(ctx, in, optFns...)
 }
+
+// TransactWriteItems counts the call and passes it on.
+func (d *DynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	Add(ctx)
+	return d.client.TransactWriteItems(ctx, in, optFns...)
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sms-platform/phone-numbers/pkg/callcount"
 )
@@ -28,6 +29,15 @@ func (c *recordingClient) UpdateItem(_ context.Context, in *dynamodb.UpdateItemI
 	return &dynamodb.UpdateItemOutput{}, c.err
 }
 
+func (c *recordingClient) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, item := range in.TransactItems {
+		if item.Update != nil {
+			c.tables = append(c.tables, aws.ToString(item.Update.TableName))
+		}
+	}
+	return &dynamodb.TransactWriteItemsOutput{}, c.err
+}
+
 func TestDynamoDBCountsEachCallAndPassesItOn(t *testing.T) {
 	t.Parallel()
 	failure := errors.New("throttled")
@@ -44,11 +54,15 @@ func TestDynamoDBCountsEachCallAndPassesItOn(t *testing.T) {
 	if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("numbers")}); !errors.Is(err, failure) {
 		t.Errorf("GetItem: got error %v, want the client's %v", err, failure)
 	}
-
-	if got := counter.Value(); got != 3 {
-		t.Errorf("got %d calls counted, want 3", got)
+	transaction := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Update: &types.Update{TableName: aws.String("attached")}}}}
+	if _, err := db.TransactWriteItems(ctx, transaction); !errors.Is(err, failure) {
+		t.Errorf("TransactWriteItems: got error %v, want the client's %v", err, failure)
 	}
-	if want := []string{"keys", "numbers", "numbers"}; !slices.Equal(client.tables, want) {
+
+	if got := counter.Value(); got != 4 {
+		t.Errorf("got %d calls counted, want 4", got)
+	}
+	if want := []string{"keys", "numbers", "numbers", "attached"}; !slices.Equal(client.tables, want) {
 		t.Errorf("client got calls on %q, want %q", client.tables, want)
 	}
 }

@@ -78,7 +78,7 @@ func expressionCases() []expressionCase {
 	for _, f := range phonenumbers.UpdatableFields {
 		value := "value-of-" + string(f.Name)
 		if f.Name == phonenumbers.FieldCampaignID {
-			value = "78614b6c-fe7c-41e2-8e25-c9b3a3c91904"
+			value = casesCampaign
 		}
 		for _, s := range []stored{absent, null, equal, other} {
 			cases = append(cases,
@@ -115,13 +115,40 @@ func expressionCases() []expressionCase {
 		expressionCase{"clear an absent inbound_url, set an equal status_url", []fieldPatch{clearInbound, setStatus}, []stored{absent, equal}, false},
 		expressionCase{"all four, only the last differs", []fieldPatch{
 			{phonenumbers.FieldInboundURL, "https://in.example/i"}, clearStatus, label,
-			{phonenumbers.FieldCampaignID, "78614b6c-fe7c-41e2-8e25-c9b3a3c91904"},
+			{phonenumbers.FieldCampaignID, casesCampaign},
 		}, []stored{equal, absent, equal, other}, true},
+		expressionCase{"three in one UpdateItem, only the last differs", []fieldPatch{
+			{phonenumbers.FieldInboundURL, "https://in.example/i"}, clearStatus, label,
+		}, []stored{equal, null, other}, true},
+		expressionCase{"three in one UpdateItem, none differs", []fieldPatch{
+			{phonenumbers.FieldInboundURL, "https://in.example/i"}, clearStatus, label,
+		}, []stored{equal, absent, equal}, false},
 		expressionCase{"all four, none differs", []fieldPatch{
 			{phonenumbers.FieldInboundURL, "https://in.example/i"}, clearStatus, label,
-			{phonenumbers.FieldCampaignID, "78614b6c-fe7c-41e2-8e25-c9b3a3c91904"},
+			{phonenumbers.FieldCampaignID, casesCampaign},
 		}, []stored{equal, null, equal, equal}, false},
 	)
+}
+
+// casesCampaign is the campaign expressionCases attach.
+const casesCampaign = "78614b6c-fe7c-41e2-8e25-c9b3a3c91904"
+
+// update applies patch to org A's number id as the service does: UpdatePhoneNumber, or, for a
+// patch carrying campaign_id, the number read, then AttachCampaign unless the patch changes
+// nothing on it.
+func update(t *testing.T, store *dynamostore.Store, id string, patch phonenumbers.Patch) (phonenumbers.PhoneNumber, error) {
+	t.Helper()
+	if patch.CampaignID == nil {
+		return store.UpdatePhoneNumber(t.Context(), orgA, id, patch, phonenumbers.Precondition{}, patchedAt)
+	}
+	current, err := store.FindPhoneNumber(t.Context(), id)
+	if err != nil {
+		return current, err
+	}
+	if _, changed := patch.Apply(current); !changed {
+		return current, nil
+	}
+	return store.AttachCampaign(t.Context(), orgA, current, patch, phonenumbers.Precondition{}, patchedAt)
 }
 
 // patchOf returns the Patch that applies ps.
@@ -147,6 +174,7 @@ func TestEveryExpressionCaseOnEveryEngine(t *testing.T) {
 	t.Parallel()
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		store := dynamostore.New(patient(env), env.Tables)
+		env.PutCampaign(t, phonenumbers.Campaign{ID: casesCampaign, OrgID: orgA, Status: phonenumbers.CampaignActive})
 		for _, tc := range expressionCases() {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -170,9 +198,9 @@ func TestEveryExpressionCaseOnEveryEngine(t *testing.T) {
 				})
 				before := env.GetPhoneNumberItem(t, n.ID)
 
-				got, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, patchOf(tc.patches), phonenumbers.Precondition{}, patchedAt)
+				got, err := update(t, store, n.ID, patchOf(tc.patches))
 				if err != nil {
-					t.Fatalf("UpdatePhoneNumber: %v", err)
+					t.Fatalf("update: %v", err)
 				}
 				after := env.GetPhoneNumberItem(t, n.ID)
 
@@ -461,6 +489,24 @@ func TestEveryOutcomeCostsOneStorageCall(t *testing.T) {
 	})
 }
 
+// proxiedStore returns a store whose client, with the store's retry policy and a patient
+// per-attempt timeout, reaches env's engine through a new fault proxy.
+func proxiedStore(t *testing.T, env *enginetest.Env) (*dynamostore.Store, *faultproxy.Proxy) {
+	t.Helper()
+	proxy, err := faultproxy.New(env.Engine.Endpoint)
+	if err != nil {
+		t.Fatalf("start fault proxy: %v", err)
+	}
+	t.Cleanup(proxy.Close)
+	client, err := engine.NewClient(t.Context(), proxy.URL)
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return dynamostore.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(30 * time.Second)
+	}), env.Tables), proxy
+}
+
 // TestRetriedWriteRecognisesItsOwnChange drops the answer to an UpdateItem the engine applied:
 // the SDK retries it, the retry's condition fails on the item the first attempt wrote (its
 // version no longer matches the If-Match, its values no longer differ), and the store, finding
@@ -468,18 +514,7 @@ func TestEveryOutcomeCostsOneStorageCall(t *testing.T) {
 func TestRetriedWriteRecognisesItsOwnChange(t *testing.T) {
 	t.Parallel()
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
-		proxy, err := faultproxy.New(env.Engine.Endpoint)
-		if err != nil {
-			t.Fatalf("start fault proxy: %v", err)
-		}
-		t.Cleanup(proxy.Close)
-		client, err := engine.NewClient(t.Context(), proxy.URL)
-		if err != nil {
-			t.Fatalf("client: %v", err)
-		}
-		store := dynamostore.New(dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-			o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(30 * time.Second)
-		}), env.Tables)
+		store, proxy := proxiedStore(t, env)
 
 		for _, cond := range []phonenumbers.Precondition{{}, phonenumbers.NewPrecondition(false, 0)} {
 			t.Run(fmt.Sprintf("If-Match %+v", cond), func(t *testing.T) {
@@ -546,5 +581,166 @@ func TestConcurrentWritersHoldingTheSameVersion(t *testing.T) {
 				t.Errorf("race %d: stored version %v, want 1", race, got)
 			}
 		}
+	})
+}
+
+// ---- the attach of a campaign (contract §4) ----
+
+// putCampaign stores a campaign of org with the given status and returns its id.
+func putCampaign(t *testing.T, env *enginetest.Env, org string, status phonenumbers.CampaignStatus) string {
+	t.Helper()
+	c := phonenumbers.Campaign{ID: newUUID(t), OrgID: org, Status: status}
+	env.PutCampaign(t, c)
+	return c.ID
+}
+
+func TestAttachCampaignOnEveryEngine(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store := dynamostore.New(callcount.NewDynamoDB(patient(env)), env.Tables)
+		active := putCampaign(t, env, orgA, phonenumbers.CampaignActive)
+		campaignNotFound := phonenumbers.CampaignNotFound().Error()
+		tests := []struct {
+			name string
+			// campaign returns the campaign to attach.
+			campaign func(t *testing.T) string
+			// meanwhile changes the stored number after it was read, before the attach.
+			meanwhile func(item map[string]types.AttributeValue)
+			cond      phonenumbers.Precondition
+			label     string // also patched, when set
+			// wantErr is the error's text; "" for success.
+			wantErr string
+			// wantWrite is whether the attach changes the item.
+			wantWrite bool
+		}{
+			{name: "an active campaign of the caller is attached", campaign: func(*testing.T) string { return active }, wantWrite: true},
+			{name: "with a label", campaign: func(*testing.T) string { return active }, label: "with a campaign", wantWrite: true},
+			{name: "a missing campaign is campaign not found", campaign: func(t *testing.T) string { return newUUID(t) }, wantErr: campaignNotFound},
+			{name: "another organization's campaign is campaign not found", campaign: func(t *testing.T) string {
+				return putCampaign(t, env, orgB, phonenumbers.CampaignActive)
+			}, wantErr: campaignNotFound},
+			{name: "a campaign stored without an organization is campaign not found", campaign: func(t *testing.T) string {
+				c := putCampaign(t, env, orgA, phonenumbers.CampaignActive)
+				env.PutItem(t, env.Tables.Campaigns, map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: c},
+					"status": &types.AttributeValueMemberS{Value: "ACTIVE"}})
+				return c
+			}, wantErr: campaignNotFound},
+			{name: "an expired campaign is not active", campaign: func(t *testing.T) string {
+				return putCampaign(t, env, orgA, phonenumbers.CampaignExpired)
+			}, wantErr: "campaign not active: campaign is not active"},
+			{name: "a pending campaign is not active", campaign: func(t *testing.T) string {
+				return putCampaign(t, env, orgA, phonenumbers.CampaignPending)
+			}, wantErr: "campaign not active: campaign is not active"},
+			{name: "a number changed meanwhile is written at its new version", campaign: func(*testing.T) string { return active },
+				meanwhile: func(item map[string]types.AttributeValue) {
+					item["status_url"] = &types.AttributeValueMemberS{Value: "https://meanwhile.example/s"}
+					item["version"] = &types.AttributeValueMemberN{Value: "1"}
+				}, wantWrite: true},
+			{name: "a number changed meanwhile to a version the If-Match does not name is 412", campaign: func(*testing.T) string { return active },
+				cond: phonenumbers.NewPrecondition(false, 0),
+				meanwhile: func(item map[string]types.AttributeValue) {
+					item["version"] = &types.AttributeValueMemberN{Value: "1"}
+				}, wantErr: "precondition failed: precondition failed"},
+			{name: "a number that meanwhile got the campaign is a no-op", campaign: func(*testing.T) string { return active },
+				meanwhile: func(item map[string]types.AttributeValue) {
+					item["campaign_id"] = &types.AttributeValueMemberS{Value: active}
+					item["version"] = &types.AttributeValueMemberN{Value: "1"}
+				}},
+			{name: "a number moved meanwhile to another organization is not found", campaign: func(*testing.T) string { return active },
+				meanwhile: func(item map[string]types.AttributeValue) {
+					item["org_id"] = &types.AttributeValueMemberS{Value: orgB}
+				}, wantErr: "not found: not found"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				n := putNumber(t, env, orgA)
+				campaignID := tt.campaign(t)
+				current, err := store.FindPhoneNumber(t.Context(), n.ID)
+				if err != nil {
+					t.Fatalf("FindPhoneNumber: %v", err)
+				}
+				if tt.meanwhile != nil {
+					env.EditPhoneNumberItem(t, n.ID, tt.meanwhile)
+				}
+				before := env.GetPhoneNumberItem(t, n.ID)
+				patch := phonenumbers.Patch{CampaignID: &campaignID}
+				if tt.label != "" {
+					patch.Label = &tt.label
+				}
+
+				ctx, calls := callcount.WithCounter(t.Context())
+				got, err := store.AttachCampaign(ctx, orgA, current, patch, tt.cond, patchedAt)
+				after := env.GetPhoneNumberItem(t, n.ID)
+
+				if tt.wantErr != "" {
+					if err == nil || err.Error() != tt.wantErr {
+						t.Errorf("got error %v, want %q", err, tt.wantErr)
+					}
+				} else if err != nil {
+					t.Fatalf("AttachCampaign: %v", err)
+				}
+				if !tt.wantWrite {
+					if render(after) != render(before) {
+						t.Errorf("stored item changed:\n\tbefore %s\n\tafter  %s", render(before), render(after))
+					}
+					if err == nil {
+						checkReturned(t, got, after)
+					}
+					return
+				}
+				want := maps.Clone(before)
+				want["campaign_id"] = &types.AttributeValueMemberS{Value: campaignID}
+				if tt.label != "" {
+					want["label"] = &types.AttributeValueMemberS{Value: tt.label}
+				}
+				want["updated_at"] = &types.AttributeValueMemberS{Value: patchedAt.Format(time.RFC3339)}
+				version := 0 // absent
+				if v, ok := before["version"].(*types.AttributeValueMemberN); ok {
+					version, _ = strconv.Atoi(v.Value)
+				}
+				want["version"] = &types.AttributeValueMemberN{Value: strconv.Itoa(version + 1)}
+				want["write_id"] = writeIDOf(t, after)
+				if g, w := render(after), render(want); g != w {
+					t.Errorf("stored item\n\tgot  %s\n\twant %s", g, w)
+				}
+				checkReturned(t, got, after)
+				// One transaction, or two when the number changed after it was read.
+				if wantCalls := map[bool]int64{false: 1, true: 2}[tt.meanwhile != nil]; calls.Value() != wantCalls {
+					t.Errorf("%d storage calls, want %d", calls.Value(), wantCalls)
+				}
+			})
+		}
+	})
+}
+
+// TestRetriedAttachRecognisesItsOwnChange drops the answer to a TransactWriteItems the engine
+// applied: the SDK's retry (same ClientRequestToken) is answered as the applied transaction by
+// DynamoDB and the local dynalite; where the retry runs again instead, its condition fails on the
+// item the first attempt wrote, which carries the attach's write id. Either way: 200, version 1.
+func TestRetriedAttachRecognisesItsOwnChange(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store, proxy := proxiedStore(t, env)
+		active := putCampaign(t, env, orgA, phonenumbers.CampaignActive)
+		n := putNumber(t, env, orgA)
+		current, err := store.FindPhoneNumber(t.Context(), n.ID)
+		if err != nil {
+			t.Fatalf("FindPhoneNumber: %v", err)
+		}
+		proxy.SetScript(faultproxy.Sequence("TransactWriteItems", faultproxy.Fault{Action: faultproxy.DropAfterForward}))
+
+		got, err := store.AttachCampaign(t.Context(), orgA, current, phonenumbers.Patch{CampaignID: &active}, phonenumbers.NewPrecondition(false, 0), patchedAt)
+		if err != nil {
+			t.Fatalf("AttachCampaign: %v, want the attach's own result", err)
+		}
+		if forwarded := proxy.Forwarded("TransactWriteItems"); forwarded != 2 {
+			t.Errorf("%d TransactWriteItems requests reached the engine, want 2: the applied one whose answer was lost, and the retry", forwarded)
+		}
+		after := env.GetPhoneNumberItem(t, n.ID)
+		if got.Version != 1 || *got.CampaignID != active {
+			t.Errorf("returned version %d campaign %q, want version 1 and the campaign", got.Version, *got.CampaignID)
+		}
+		checkReturned(t, got, after)
 	})
 }

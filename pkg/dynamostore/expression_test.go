@@ -345,3 +345,53 @@ func TestIsTransient(t *testing.T) {
 		})
 	}
 }
+
+// TestAttachExpressions shows the two items of the attach transaction as DynamoDB receives them.
+func TestAttachExpressions(t *testing.T) {
+	t.Parallel()
+	const set = "SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one, #write_id = :write_id"
+	changes := []phonenumbers.Change{
+		{Field: phonenumbers.FieldStatusURL},
+		{Field: phonenumbers.FieldCampaignID, Value: strPtr("78614b6c-fe7c-41e2-8e25-c9b3a3c91904")},
+	}
+	for _, tt := range []struct {
+		name          string
+		readVersion   int64
+		wantCondition string
+		wantVersion   string // the value of :read_version, "" for none
+	}{
+		{"pinned to the version read", 4, "attribute_exists(#id) AND #org_id = :org_id AND #version = :read_version", "4"},
+		{"pinned to version 0, which a number stored without one has",
+			0, "attribute_exists(#id) AND #org_id = :org_id AND (attribute_not_exists(#version) OR #version = :zero)", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := pinnedPhoneNumberUpdate(testOrgID, changes, tt.readVersion, "write-1", formatTime(testNow))
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if want := set + ", #campaign_id = :campaign_id REMOVE #status_url"; req.update != want {
+				t.Errorf("got update\n\t%s\nwant\n\t%s", req.update, want)
+			}
+			if req.condition != tt.wantCondition {
+				t.Errorf("got condition\n\t%s\nwant\n\t%s", req.condition, tt.wantCondition)
+			}
+			checkPlaceholders(t, req)
+			got, _ := req.values[":read_version"].(*types.AttributeValueMemberN)
+			if (got == nil) != (tt.wantVersion == "") || got != nil && got.Value != tt.wantVersion {
+				t.Errorf("got :read_version %v, want %q", req.values[":read_version"], tt.wantVersion)
+			}
+		})
+	}
+	t.Run("the campaign's check", func(t *testing.T) {
+		t.Parallel()
+		check := campaignCheck(testOrgID)
+		if want := "attribute_exists(#id) AND #org_id = :org_id AND #status = :active"; check.condition != want {
+			t.Errorf("got condition\n\t%s\nwant\n\t%s", check.condition, want)
+		}
+		checkPlaceholders(t, check)
+		if got := check.values[":active"].(*types.AttributeValueMemberS).Value; got != "ACTIVE" {
+			t.Errorf("got :active %q, want ACTIVE", got)
+		}
+	})
+}

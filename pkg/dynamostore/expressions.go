@@ -35,13 +35,14 @@ import (
 // attribute_not_exists when it names 0, the version of a number stored without one), and a term
 // no item satisfies when it names nothing that can match.
 
-// Placeholders of the attributes every update names.
+// Placeholders of the attributes every update names, and a campaign's status.
 const (
 	nameID        = "#id"
 	nameOrgID     = "#org_id"
 	nameUpdatedAt = "#updated_at"
 	nameVersion   = "#version"
 	nameWriteID   = "#write_id"
+	nameStatus    = "#status"
 )
 
 // Placeholders of the values every update, or every clear, uses.
@@ -53,6 +54,10 @@ const (
 	valueWriteID = ":write_id"
 	// valueNULL holds the type name NULL, for attribute_type.
 	valueNULL = ":null"
+	// valueReadVersion is the version the number had when it was read, for an attach.
+	valueReadVersion = ":read_version"
+	// valueActive is the status ACTIVE.
+	valueActive = ":active"
 )
 
 // The fixed parts of the update of a phone number.
@@ -72,6 +77,25 @@ const (
 	// example): the write still makes its one round trip, and the item it fails on decides the
 	// answer, so a 404 and a 412 cost the same.
 	versionNeverMatches = " AND attribute_not_exists(#id)"
+)
+
+// The attach of a campaign (a patch carrying campaign_id) is one TransactWriteItems of two items:
+//
+//	ConditionCheck on the campaign:
+//	    attribute_exists(#id) AND #org_id = :org_id AND #status = :active
+//	Update of the number, the same SET and REMOVE as above, on the condition
+//	    attribute_exists(#id) AND #org_id = :org_id AND #version = :read_version
+//
+// The number was read first (concurrently with the key and campaign lookups) and the patch
+// decided against it, so the Update is pinned to the version read (versionPinned), which the
+// If-Match matched and from which the patch differs; the campaign must be the caller's and ACTIVE
+// at the moment of the write, not only when it was read.
+const (
+	conditionCampaignActive = "attribute_exists(#id) AND #org_id = :org_id AND #status = :active"
+	// versionPinned pins the Update to the version read; versionPinnedZero to version 0, which a
+	// number stored without a version has.
+	versionPinned     = " AND #version = :read_version"
+	versionPinnedZero = " AND (attribute_not_exists(#version) OR #version = :zero)"
 )
 
 // versionValues are the placeholders of the versions an If-Match names, one per entity-tag.
@@ -134,7 +158,8 @@ func expressionOf(field phonenumbers.Field) (fieldExpression, bool) {
 	return fieldExpression{}, false
 }
 
-// updateRequest is the expression part of an UpdateItem.
+// updateRequest is the expression part of a write: an UpdateItem, a transaction's Update, or (with
+// no update) a transaction's ConditionCheck.
 type updateRequest struct {
 	update, condition string
 	names             map[string]string
@@ -144,7 +169,42 @@ type updateRequest struct {
 // phoneNumberUpdate assembles the update of a phone number of orgID that applies changes (at
 // least one) at now, if the number's version satisfies cond, as the write writeID.
 func phoneNumberUpdate(orgID string, changes []phonenumbers.Change, cond phonenumbers.Precondition, writeID, now string) (updateRequest, error) {
-	req := updateRequest{
+	req, differs, err := newPhoneNumberUpdate(orgID, changes, writeID, now)
+	if err != nil {
+		return updateRequest{}, err
+	}
+	version, err := versionCondition(cond, req.values)
+	if err != nil {
+		return updateRequest{}, err
+	}
+	req.condition = conditionOwned + version + " AND (" + differs + ")"
+	if strings.Contains(differs, valueNULL) {
+		req.values[valueNULL] = stringValue("NULL")
+	}
+	return req, nil
+}
+
+// pinnedPhoneNumberUpdate assembles the update of an attach: changes (at least one) applied at
+// now to the number of orgID, if its version is still readVersion, as the write writeID.
+func pinnedPhoneNumberUpdate(orgID string, changes []phonenumbers.Change, readVersion int64, writeID, now string) (updateRequest, error) {
+	req, _, err := newPhoneNumberUpdate(orgID, changes, writeID, now)
+	if err != nil {
+		return updateRequest{}, err
+	}
+	if readVersion == 0 {
+		req.condition = conditionOwned + versionPinnedZero
+	} else {
+		req.condition = conditionOwned + versionPinned
+		req.values[valueReadVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(readVersion, 10)}
+	}
+	return req, nil
+}
+
+// newPhoneNumberUpdate assembles what every update of a phone number has: the update expression,
+// with the names and values it uses and those of conditionOwned, and the "differs" terms of its
+// fields, OR'ed, for the caller to use or not.
+func newPhoneNumberUpdate(orgID string, changes []phonenumbers.Change, writeID, now string) (req updateRequest, differs string, err error) {
+	req = updateRequest{
 		names: map[string]string{
 			nameID: attrID, nameOrgID: attrOrgID, nameUpdatedAt: attrUpdatedAt, nameVersion: attrVersion, nameWriteID: attrWriteID,
 		},
@@ -156,16 +216,16 @@ func phoneNumberUpdate(orgID string, changes []phonenumbers.Change, cond phonenu
 			valueWriteID: stringValue(writeID),
 		},
 	}
-	var set, remove, differs strings.Builder
+	var set, remove, differ strings.Builder
 	set.WriteString(updateSet)
 	for _, c := range changes {
 		f, ok := expressionOf(c.Field)
 		if !ok {
-			return updateRequest{}, fmt.Errorf("no attribute stores the field %q", c.Field)
+			return updateRequest{}, "", fmt.Errorf("no attribute stores the field %q", c.Field)
 		}
 		req.names[f.name] = f.attr
-		if differs.Len() > 0 {
-			differs.WriteString(" OR ")
+		if differ.Len() > 0 {
+			differ.WriteString(" OR ")
 		}
 		if c.Value == nil {
 			if remove.Len() == 0 {
@@ -174,22 +234,28 @@ func phoneNumberUpdate(orgID string, changes []phonenumbers.Change, cond phonenu
 				remove.WriteString(", ")
 			}
 			remove.WriteString(f.name)
-			differs.WriteString(f.holdsValue)
-			req.values[valueNULL] = stringValue("NULL")
+			differ.WriteString(f.holdsValue)
 			continue
 		}
 		set.WriteString(", ")
 		set.WriteString(f.set)
-		differs.WriteString(f.differs)
+		differ.WriteString(f.differs)
 		req.values[f.value] = stringValue(*c.Value)
 	}
-	version, err := versionCondition(cond, req.values)
-	if err != nil {
-		return updateRequest{}, err
-	}
 	req.update = set.String() + remove.String()
-	req.condition = conditionOwned + version + " AND (" + differs.String() + ")"
-	return req, nil
+	return req, differ.String(), nil
+}
+
+// campaignCheck is the ConditionCheck of an attach: the campaign is the caller's and ACTIVE.
+func campaignCheck(orgID string) updateRequest {
+	return updateRequest{
+		condition: conditionCampaignActive,
+		names:     map[string]string{nameID: attrID, nameOrgID: attrOrgID, nameStatus: attrStatus},
+		values: map[string]types.AttributeValue{
+			valueOrgID:  stringValue(orgID),
+			valueActive: stringValue(string(phonenumbers.CampaignActive)),
+		},
+	}
 }
 
 // versionCondition returns the version term of the condition for cond (see the constants), and

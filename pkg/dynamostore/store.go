@@ -19,6 +19,7 @@ import (
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
@@ -68,6 +69,25 @@ func (s *Store) FindCampaign(ctx context.Context, id string) (phonenumbers.Campa
 	return c, nil
 }
 
+// FindPhoneNumber reads the phone number id with a strongly consistent read, whatever its
+// organization (the caller compares). No item, or one without an id or organization, is not
+// found; an item that does not decode is an error, returned with the number's ID and OrgID.
+func (s *Store) FindPhoneNumber(ctx context.Context, id string) (phonenumbers.PhoneNumber, error) {
+	item, err := s.getItem(ctx, s.tables.PhoneNumbers, PhoneNumbersHashKey, id)
+	if err != nil {
+		return phonenumbers.PhoneNumber{}, storageError("get phone number", err)
+	}
+	owner, err := ownerOf(item)
+	if err != nil {
+		return phonenumbers.PhoneNumber{}, err
+	}
+	number, err := decodePhoneNumber(item)
+	if err != nil {
+		return phonenumbers.PhoneNumber{ID: id, OrgID: owner}, fmt.Errorf("corrupt phone number item: %w", err)
+	}
+	return number, nil
+}
+
 // UpdatePhoneNumber applies patch to the phone number id of organization orgID, if its version
 // satisfies cond, in one round trip to storage, and returns the number as stored afterwards.
 //
@@ -76,7 +96,7 @@ func (s *Store) FindCampaign(ctx context.Context, id string) (phonenumbers.Campa
 // Its condition requires the item to exist, to belong to orgID, to satisfy cond and to differ from
 // the patch in at least one field, so a patch that changes nothing writes nothing. When the
 // condition fails, the item it failed on (ReturnValuesOnConditionCheckFailure; DynamoDB, moto and
-// the local dynalite return it) decides the answer without another round trip: see outcome.
+// the local dynalite return it) decides the answer without another round trip: see decide.
 //
 // A patch without changes is one strongly consistent GetItem, decided the same way. So a missing
 // number, another organization's, a no-op and a failed If-Match all cost one storage call here,
@@ -88,7 +108,11 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 		if err != nil {
 			return phonenumbers.PhoneNumber{}, storageError("get phone number", err)
 		}
-		return outcome(item, orgID, patch, cond, "")
+		return notWritten(item, orgID, patch, cond, "")
+	}
+	if patch.CampaignID != nil {
+		// The campaign's state must hold at the moment of the write: only AttachCampaign checks it.
+		return phonenumbers.PhoneNumber{}, errors.New("a patch carrying campaign_id is applied by AttachCampaign")
 	}
 	// A fresh id per call; the SDK's retries of the call resend the same input, so a retry whose
 	// first attempt was applied finds this id on the item.
@@ -110,7 +134,7 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	var conditionFailed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &conditionFailed):
-		return outcome(conditionFailed.Item, orgID, patch, cond, writeID)
+		return notWritten(conditionFailed.Item, orgID, patch, cond, writeID)
 	case err != nil:
 		return phonenumbers.PhoneNumber{}, storageError("update phone number", err)
 	}
@@ -121,58 +145,66 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	return number, nil
 }
 
-// outcome decides what a patch that was not written comes to, from the item as stored (nil for
-// none): the item the write's condition failed on, or the item read for a patch without changes.
-// In order:
-//   - no item, another organization's, or one without an id or organization: not found, the
-//     same error for all, so that existence never leaks across organizations;
-//   - the item carries writeID: the write was applied by an earlier attempt of this very call, and
-//     the item is its result;
-//   - an item that does not decode: corrupt, an internal error (nothing was written);
-//   - cond does not match the item's version: precondition failed, with that version;
-//   - the patch changes nothing on the item: the item, unchanged;
-//   - anything else means the condition failed on something the decoding accepts: an internal
-//     error.
-func outcome(item map[string]types.AttributeValue, orgID string, patch phonenumbers.Patch, cond phonenumbers.Precondition, writeID string) (phonenumbers.PhoneNumber, error) {
-	if err := checkOwner(item, orgID); err != nil {
-		return phonenumbers.PhoneNumber{}, err
+// notWritten is decide for a write whose condition failed, or a patch without changes: a patch
+// that still needs a write means the condition failed on something decoding accepts.
+func notWritten(item map[string]types.AttributeValue, orgID string, patch phonenumbers.Patch, cond phonenumbers.Precondition, writeID string) (phonenumbers.PhoneNumber, error) {
+	number, write, err := decide(item, orgID, patch, cond, writeID)
+	if err == nil && write {
+		return phonenumbers.PhoneNumber{}, errors.New("the update's condition failed on an item that is the caller's, matches the If-Match and differs from the patch")
 	}
-	number, err := decodePhoneNumber(item)
-	if err != nil {
-		return phonenumbers.PhoneNumber{}, fmt.Errorf("corrupt phone number item, left unchanged: %w", err)
-	}
-	if written, ok := item[attrWriteID].(*types.AttributeValueMemberS); ok && writeID != "" && written.Value == writeID {
-		return number, nil
-	}
-	if !cond.Matches(number.Version) {
-		return phonenumbers.PhoneNumber{}, phonenumbers.PreconditionFailed(number.Version)
-	}
-	if _, changed := patch.Apply(number); !changed {
-		return number, nil
-	}
-	return phonenumbers.PhoneNumber{}, errors.New("the update's condition failed on an item that owns, matches and differs from the patch")
+	return number, err
 }
 
-// checkOwner returns nil when item is a phone number of orgID, and the not-found error otherwise:
-// for no item and another organization's alike, and for an item without an id or organization,
-// which belongs to nobody (its corruption is the error's cause, for the log; the client sees the
-// same 404). Ownership is decided before anything else about the item is looked at, so that not
-// even a decoding failure of another organization's item can be observed.
-func checkOwner(item map[string]types.AttributeValue, orgID string) error {
+// decide tells what patch comes to on a number as stored (item; nil for none), when it was not
+// written: the item a write's condition failed on, or the item read for a patch without changes
+// or for an attach. In order:
+//   - no item, another organization's, or one without an id or organization: not found, the
+//     same error for all, so that existence never leaks across organizations;
+//   - an item that does not decode: corrupt, an internal error (nothing was written);
+//   - the item carries writeID: the write was applied by an earlier attempt of this very call,
+//     and the item is its result;
+//   - cond does not match the item's version: precondition failed, with that version;
+//   - the patch changes nothing on the item: the item, unchanged;
+//   - otherwise the patch is still to be written to this number (write is true).
+func decide(item map[string]types.AttributeValue, orgID string, patch phonenumbers.Patch, cond phonenumbers.Precondition, writeID string) (number phonenumbers.PhoneNumber, write bool, err error) {
+	owner, err := ownerOf(item)
+	if err != nil {
+		return phonenumbers.PhoneNumber{}, false, err
+	}
+	if owner != orgID {
+		return phonenumbers.PhoneNumber{}, false, phonenumbers.ErrNotFound()
+	}
+	number, err = decodePhoneNumber(item)
+	if err != nil {
+		return phonenumbers.PhoneNumber{}, false, fmt.Errorf("corrupt phone number item, left unchanged: %w", err)
+	}
+	if written, ok := item[attrWriteID].(*types.AttributeValueMemberS); ok && writeID != "" && written.Value == writeID {
+		return number, false, nil
+	}
+	if !cond.Matches(number.Version) {
+		return phonenumbers.PhoneNumber{}, false, phonenumbers.PreconditionFailed(number.Version)
+	}
+	_, changed := patch.Apply(number)
+	return number, changed, nil
+}
+
+// ownerOf returns the organization of a phone number item, and the not-found error for no item
+// and for an item without an id or organization, which belongs to nobody (its corruption is the
+// error's cause, for the log; the client sees the same 404). Ownership is decided before anything
+// else about an item is looked at, so that not even a decoding failure of another organization's
+// item can be observed.
+func ownerOf(item map[string]types.AttributeValue) (string, error) {
 	if item == nil {
-		return phonenumbers.ErrNotFound()
+		return "", phonenumbers.ErrNotFound()
 	}
 	owner, _ := item[attrOrgID].(*types.AttributeValueMemberS)
 	id, _ := item[attrID].(*types.AttributeValueMemberS)
 	if owner == nil || owner.Value == "" || id == nil || id.Value == "" {
 		notFound := phonenumbers.ErrNotFound()
 		notFound.Err = errors.New("corrupt phone number item: no id or organization")
-		return notFound
+		return "", notFound
 	}
-	if owner.Value != orgID {
-		return phonenumbers.ErrNotFound()
-	}
-	return nil
+	return owner.Value, nil
 }
 
 // getItem reads one item by its string partition key with a strongly consistent read; nil when

@@ -82,12 +82,32 @@ type CampaignFinder interface {
 	FindCampaign(ctx context.Context, id string) (Campaign, error)
 }
 
-// PhoneNumberUpdater applies a patch to a phone number of an organization in one conditional
-// write. It returns the phone number as stored afterwards; a patch that changes no stored value
-// leaves the item, updated_at and version included, untouched. A number that does not exist or
-// belongs to another organization is an error of KindNotFound; a number of the organization
-// whose version cond does not match is PreconditionFailed with its version, and nothing is
-// written. The version check is part of the write's condition, not a read before it.
+// PhoneNumberUpdater reads and updates the phone numbers of organizations.
+//
+// UpdatePhoneNumber applies a patch without campaign_id to a phone number of an organization in
+// one conditional write. It returns the phone number as stored afterwards; a patch that changes no
+// stored value leaves the item, updated_at and version included, untouched. A number that does
+// not exist or belongs to another organization is an error of KindNotFound; a number of the
+// organization whose version cond does not match is PreconditionFailed with its version, and
+// nothing is written. The version check is part of the write's condition, not a read before it.
+//
+// A patch carrying campaign_id is applied in two steps, so that the campaign's state is checked
+// in the write itself while the critical path stays "key lookup, then the write": FindPhoneNumber
+// reads the number concurrently with the key and campaign lookups, the caller decides from it
+// (404, 412, or a no-op), and AttachCampaign writes the patch and a check that the campaign is
+// the organization's and ACTIVE, atomically, pinned to the version read.
 type PhoneNumberUpdater interface {
+	// FindPhoneNumber reads the number id, strongly consistent, whatever its organization: the
+	// caller compares organizations. A missing number, and one stored without an id or
+	// organization, is an error of KindNotFound. When the number does not decode, the error says
+	// so and the returned PhoneNumber carries its ID and OrgID, so that the caller can tell
+	// another organization's number (not found) from its own corrupt one.
+	FindPhoneNumber(ctx context.Context, id string) (PhoneNumber, error)
 	UpdatePhoneNumber(ctx context.Context, orgID, id string, patch Patch, cond Precondition, now time.Time) (PhoneNumber, error)
+	// AttachCampaign applies patch, which carries campaign_id and changes current (the caller's
+	// own number as FindPhoneNumber read it, its version matching cond), and returns the number
+	// as written. The campaign not being orgID's is a validation error on campaign_id, its not
+	// being ACTIVE is KindCampaignNotActive; a number that changed since it was read is decided
+	// again as UpdatePhoneNumber decides (404, 412, no-op), nothing written in each case.
+	AttachCampaign(ctx context.Context, orgID string, current PhoneNumber, patch Patch, cond Precondition, now time.Time) (PhoneNumber, error)
 }

@@ -99,20 +99,19 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 	// Cancelling on return stops a lookup whose answer is no longer needed.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var campaignLookup chan campaignAnswer
+	// A patch that attaches a campaign reads the campaign and the number while the key is looked
+	// up: the write then checks the campaign atomically, pinned to the number as read, so that
+	// the critical path stays the key lookup, then the write.
+	var campaignLookup <-chan answer[Campaign]
+	var numberLookup <-chan answer[PhoneNumber]
 	if inputErr == nil && input.Patch.CampaignID != nil {
-		campaignLookup = make(chan campaignAnswer, 1)
-		go func(id string) {
-			// A panic here would escape the handler's recover and end the process: report it as
-			// this lookup's error instead.
-			defer func() {
-				if p := recover(); p != nil {
-					campaignLookup <- campaignAnswer{err: fmt.Errorf("find campaign %s: panic: %v", id, p)}
-				}
-			}()
-			c, err := s.campaigns.FindCampaign(ctx, id)
-			campaignLookup <- campaignAnswer{campaign: c, err: err}
-		}(*input.Patch.CampaignID)
+		campaignID := *input.Patch.CampaignID
+		campaignLookup = lookUp(ctx, "find campaign "+campaignID, func(ctx context.Context) (Campaign, error) {
+			return s.campaigns.FindCampaign(ctx, campaignID)
+		})
+		numberLookup = lookUp(ctx, "find phone number "+input.PhoneNumberID, func(ctx context.Context) (PhoneNumber, error) {
+			return s.numbers.FindPhoneNumber(ctx, input.PhoneNumberID)
+		})
 	}
 
 	principal, err := Authenticate(ctx, s.keys, req.Secret)
@@ -126,16 +125,15 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 	if inputErr != nil {
 		return result, inputErr
 	}
-	if campaignLookup != nil {
-		answer := <-campaignLookup
-		if err := checkCampaign(answer, principal.OrgID); err != nil {
-			return result, err
-		}
-	}
 
-	number, err := s.numbers.UpdatePhoneNumber(ctx, principal.OrgID, input.PhoneNumberID, input.Patch, input.Precondition, s.now().UTC())
+	var number PhoneNumber
+	if campaignLookup != nil {
+		number, err = s.attachCampaign(ctx, principal.OrgID, input, <-campaignLookup, <-numberLookup)
+	} else {
+		number, err = s.numbers.UpdatePhoneNumber(ctx, principal.OrgID, input.PhoneNumberID, input.Patch, input.Precondition, s.now().UTC())
+	}
 	if err != nil {
-		if kind := KindOf(err); kind == KindNotFound || kind == KindPreconditionFailed {
+		if kind := KindOf(err); kind != KindInternal && kind != KindUnavailable {
 			return result, err
 		}
 		return result, fmt.Errorf("update phone number %s: %w", input.PhoneNumberID, err)
@@ -144,24 +142,81 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 	return result, nil
 }
 
-type campaignAnswer struct {
-	campaign Campaign
-	err      error
+// attachCampaign applies a patch carrying campaign_id: checks 9 and 10 on the campaign read,
+// then 11 (the number is the caller's) and 12 (If-Match) on the number read, then, unless the
+// patch changes nothing, the write that checks the campaign again at its very moment.
+func (s *Service) attachCampaign(ctx context.Context, orgID string, input UpdateInput, campaign answer[Campaign], read answer[PhoneNumber]) (PhoneNumber, error) {
+	if err := checkCampaign(campaign, orgID); err != nil {
+		return PhoneNumber{}, err
+	}
+	current, err := read.value, read.err
+	switch {
+	case KindOf(err) == KindNotFound:
+		return PhoneNumber{}, err
+	case current.OrgID != "" && current.OrgID != orgID:
+		// Another organization's number, even one that does not decode, is not found, exactly
+		// like a missing one.
+		return PhoneNumber{}, ErrNotFound()
+	case err != nil:
+		return PhoneNumber{}, err
+	case !input.Precondition.Matches(current.Version):
+		return PhoneNumber{}, PreconditionFailed(current.Version)
+	}
+	if _, changed := input.Patch.Apply(current); !changed {
+		return current, nil
+	}
+	return s.numbers.AttachCampaign(ctx, orgID, current, input.Patch, input.Precondition, s.now().UTC())
 }
 
-// checkCampaign applies checks 9 and 10: the campaign must be the caller's and ACTIVE. Another
-// organization's campaign is reported exactly like a missing one.
-func checkCampaign(answer campaignAnswer, orgID string) error {
-	notFound := validationError(map[string]string{string(FieldCampaignID): "campaign not found"})
+// answer is what a concurrent lookup found.
+type answer[T any] struct {
+	value T
+	err   error
+}
+
+// lookUp runs find on a goroutine of its own and returns the channel its answer arrives on, once.
+// A panic in find becomes the answer's error: on that goroutine it would escape the handler's
+// recover and end the process.
+func lookUp[T any](ctx context.Context, what string, find func(context.Context) (T, error)) <-chan answer[T] {
+	ch := make(chan answer[T], 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- answer[T]{err: fmt.Errorf("%s: panic: %v", what, p)}
+			}
+		}()
+		v, err := find(ctx)
+		ch <- answer[T]{value: v, err: err}
+	}()
+	return ch
+}
+
+// checkCampaign applies checks 9 and 10 to the campaign lookup's answer.
+func checkCampaign(found answer[Campaign], orgID string) error {
 	switch {
-	case KindOf(answer.err) == KindNotFound:
-		return notFound
-	case answer.err != nil:
-		return fmt.Errorf("find campaign: %w", answer.err)
-	case answer.campaign.OrgID != orgID:
-		return notFound
-	case answer.campaign.Status != CampaignActive:
+	case KindOf(found.err) == KindNotFound:
+		return CampaignNotFound()
+	case found.err != nil:
+		return fmt.Errorf("find campaign: %w", found.err)
+	}
+	return found.value.CheckAttachable(orgID)
+}
+
+// CheckAttachable applies checks 9 and 10 to a campaign found under the id a patch names: it must
+// be orgID's (else CampaignNotFound, exactly as for a missing campaign) and ACTIVE (else
+// KindCampaignNotActive).
+func (c Campaign) CheckAttachable(orgID string) error {
+	switch {
+	case c.OrgID == "" || c.OrgID != orgID:
+		return CampaignNotFound()
+	case c.Status != CampaignActive:
 		return &Error{Kind: KindCampaignNotActive, Message: msgCampaignNotActive}
 	}
 	return nil
+}
+
+// CampaignNotFound is check 9's validation error: campaign_id names no campaign of the caller's
+// organization.
+func CampaignNotFound() *Error {
+	return validationError(map[string]string{string(FieldCampaignID): "campaign not found"})
 }

@@ -121,18 +121,25 @@ func (f *fakeCampaigns) callCount() int {
 	return f.calls
 }
 
-// fakeNumbers records the update it is asked for and answers with a fixed number or error.
+// fakeNumbers records the write it is asked for and answers every call, read or write, with a
+// fixed number or error. When waitFor is set, FindPhoneNumber waits for that channel to close (or
+// gives up after testTimeout, failing the call); it closes readCalled, when set, on entry.
 type fakeNumbers struct {
-	number phonenumbers.PhoneNumber
-	err    error
+	number     phonenumbers.PhoneNumber
+	err        error
+	waitFor    <-chan struct{}
+	readCalled chan struct{}
 
-	mu    sync.Mutex
-	calls int
-	org   string
-	id    string
-	patch phonenumbers.Patch
-	cond  phonenumbers.Precondition
-	now   time.Time
+	mu      sync.Mutex
+	reads   int
+	calls   int // writes: UpdatePhoneNumber and AttachCampaign
+	attach  bool
+	org     string
+	id      string
+	patch   phonenumbers.Patch
+	cond    phonenumbers.Precondition
+	current phonenumbers.PhoneNumber
+	now     time.Time
 }
 
 func (f *fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
@@ -141,6 +148,39 @@ func (f *fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, patch
 	f.calls++
 	f.org, f.id, f.patch, f.cond, f.now = org, id, patch, cond, now
 	return f.number, f.err
+}
+
+func (f *fakeNumbers) FindPhoneNumber(_ context.Context, id string) (phonenumbers.PhoneNumber, error) {
+	f.mu.Lock()
+	f.reads++
+	f.id = id
+	if f.readCalled != nil && f.reads == 1 {
+		close(f.readCalled)
+	}
+	f.mu.Unlock()
+	if f.waitFor != nil {
+		select {
+		case <-f.waitFor:
+		case <-time.After(testTimeout):
+			return phonenumbers.PhoneNumber{}, errors.New("fake numbers: key lookup did not start while the number read was in flight")
+		}
+	}
+	return f.number, f.err
+}
+
+func (f *fakeNumbers) AttachCampaign(_ context.Context, org string, current phonenumbers.PhoneNumber, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.attach = true
+	f.org, f.current, f.patch, f.cond, f.now = org, current, patch, cond, now
+	return f.number, f.err
+}
+
+func (f *fakeNumbers) readCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads
 }
 
 func (f *fakeNumbers) callCount() int {
@@ -262,10 +302,10 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 		{name: "inactive campaign is 409 before number not found",
 			req:           validRequest(withCampaign),
 			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignExpired), numberErr: phonenumbers.ErrNotFound(), want: &notActive, wantPrincipal: true},
-		{name: "missing number is 404 with an active campaign",
+		{name: "missing number is 404 with an active campaign, decided from the number read without a write",
 			req:           validRequest(withCampaign),
 			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignActive), numberErr: phonenumbers.ErrNotFound(),
-			want: &notFound, wantPrincipal: true, wantUpdate: true},
+			want: &notFound, wantPrincipal: true},
 		{name: "missing number is 404 without a campaign",
 			req:           validRequest(`{"label":"x"}`),
 			authPrincipal: writer, numberErr: phonenumbers.ErrNotFound(), want: &notFound, wantPrincipal: true, wantUpdate: true},
@@ -501,7 +541,9 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 	t.Parallel()
 	paris := time.FixedZone("CEST", 2*60*60)
 	clock := time.Date(2026, 4, 27, 11, 30, 0, 0, paris)
-	numbers := &fakeNumbers{number: storedNumber()}
+	stored := storedNumber()
+	stored.Version = 7
+	numbers := &fakeNumbers{number: stored}
 	campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
 	svc := phonenumbers.NewService(&fakeKeys{principal: writer}, campaigns, numbers, func() time.Time { return clock })
 	req := validRequest(`{"inbound_url":"https://customer.example/in","status_url":"","label":null,"campaign_id":"` + strings.ToUpper(campaignID) + `"}`)
@@ -520,6 +562,9 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 	}
 	if numbers.id != numberID {
 		t.Errorf("got id %q, want normalised %q", numbers.id, numberID)
+	}
+	if !numbers.attach || !reflect.DeepEqual(numbers.current, stored) {
+		t.Errorf("got attach %v of %+v, want an attach of the number read %+v", numbers.attach, numbers.current, stored)
 	}
 	wantPatch := phonenumbers.Patch{InboundURL: ptr("https://customer.example/in"), StatusURL: ptr(""), CampaignID: ptr(campaignID)}
 	if !reflect.DeepEqual(numbers.patch, wantPatch) {
@@ -605,5 +650,106 @@ func TestUpdateRequestNeverPrintsItsCredentialsOrBody(t *testing.T) {
 		if !strings.Contains(out, "497f6eca-6276-4993-bfeb-53cbbbba6f08") {
 			t.Errorf("%s lost the phone number id, which is safe to print: %s", how, out)
 		}
+	}
+}
+
+// TestServiceReadsTheNumberConcurrentlyWithTheKey: for a patch that attaches a campaign, the
+// number is read during the key lookup (neither fake answers before the other was called), so
+// that the write is the only call after the key lookup.
+func TestServiceReadsTheNumberConcurrentlyWithTheKey(t *testing.T) {
+	t.Parallel()
+	numbers := &fakeNumbers{number: storedNumber(), readCalled: make(chan struct{})}
+	auth := &fakeKeys{principal: writer, waitFor: numbers.readCalled, called: make(chan struct{})}
+	numbers.waitFor = auth.called
+	svc := phonenumbers.NewService(auth, newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil), numbers, nil)
+
+	if _, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`)); err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	if n := numbers.readCount(); n != 1 {
+		t.Errorf("got %d number reads, want 1", n)
+	}
+	if n := numbers.callCount(); n != 1 {
+		t.Errorf("got %d writes, want 1", n)
+	}
+}
+
+// TestServiceDecidesACampaignPatchFromTheNumberRead: rows 9 and 10 from the campaign read, then 11
+// and 12 and the no-op from the number read, before any write; only a patch that changes the
+// caller's number at a version its If-Match names is written.
+func TestServiceDecidesACampaignPatchFromTheNumberRead(t *testing.T) {
+	t.Parallel()
+	corrupt := errors.New("corrupt phone number item: attribute sms_enabled: stored as S, want a boolean")
+	attached := storedNumber()
+	attached.CampaignID = ptr(campaignID)
+	attached.Version = 3
+	foreign := storedNumber()
+	foreign.OrgID = otherOrgID
+	notFound := wantErr{kind: phonenumbers.KindNotFound, message: "not found"}
+	tests := []struct {
+		name         string
+		campaign     phonenumbers.Campaign
+		number       phonenumbers.PhoneNumber
+		numberErr    error
+		cond         phonenumbers.Precondition
+		want         *wantErr
+		wantInternal bool
+		wantWrite    bool
+	}{
+		{name: "an inactive campaign is 409 before a missing number", campaign: campaign(orgID, phonenumbers.CampaignExpired),
+			numberErr: phonenumbers.ErrNotFound(), want: &wantErr{kind: phonenumbers.KindCampaignNotActive, message: "campaign is not active"}},
+		{name: "another organization's campaign is 422 before a foreign number", campaign: campaign(otherOrgID, phonenumbers.CampaignActive),
+			number: foreign, want: ptrTo(fieldErrors(map[string]string{"campaign_id": "campaign not found"}))},
+		{name: "a campaign stored without an organization is 422 campaign not found", campaign: campaign("", phonenumbers.CampaignActive),
+			number: storedNumber(), want: ptrTo(fieldErrors(map[string]string{"campaign_id": "campaign not found"}))},
+		{name: "a missing number is 404", campaign: campaign(orgID, phonenumbers.CampaignActive), numberErr: phonenumbers.ErrNotFound(), want: &notFound},
+		{name: "another organization's number is 404", campaign: campaign(orgID, phonenumbers.CampaignActive), number: foreign, want: &notFound},
+		{name: "another organization's corrupt number is 404, not 500", campaign: campaign(orgID, phonenumbers.CampaignActive),
+			number: phonenumbers.PhoneNumber{ID: numberID, OrgID: otherOrgID}, numberErr: corrupt, want: &notFound},
+		{name: "another organization's number is 404 whatever the If-Match", campaign: campaign(orgID, phonenumbers.CampaignActive),
+			number: foreign, cond: phonenumbers.NewPrecondition(false, 9), want: &notFound},
+		{name: "the caller's corrupt number is internal", campaign: campaign(orgID, phonenumbers.CampaignActive),
+			number: phonenumbers.PhoneNumber{ID: numberID, OrgID: orgID}, numberErr: corrupt, wantInternal: true},
+		{name: "a version the If-Match does not name is 412", campaign: campaign(orgID, phonenumbers.CampaignActive),
+			number: attached, cond: phonenumbers.NewPrecondition(false, 2), want: &wantErr{kind: phonenumbers.KindPreconditionFailed, message: "precondition failed"}},
+		{name: "a patch equal to the number is answered without a write", campaign: campaign(orgID, phonenumbers.CampaignActive),
+			number: attached},
+		{name: "an equal patch with the stored version is answered without a write", campaign: campaign(orgID, phonenumbers.CampaignActive),
+			number: attached, cond: phonenumbers.NewPrecondition(false, 3)},
+		{name: "a change at the version named is written", campaign: campaign(orgID, phonenumbers.CampaignActive),
+			number: storedNumber(), cond: phonenumbers.NewPrecondition(false, 0), wantWrite: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			numbers := &fakeNumbers{number: tt.number, err: tt.numberErr}
+			svc := phonenumbers.NewService(&fakeKeys{principal: writer}, newFakeCampaigns(tt.campaign, nil), numbers, nil)
+			req := validRequest(`{"campaign_id":"` + campaignID + `"}`)
+			req.Precondition = tt.cond
+
+			got, err := svc.UpdatePhoneNumber(context.Background(), req)
+
+			switch {
+			case tt.want != nil:
+				checkErr(t, err, *tt.want)
+			case tt.wantInternal:
+				if kind := phonenumbers.KindOf(err); err == nil || kind != phonenumbers.KindInternal || !errors.Is(err, corrupt) {
+					t.Errorf("got error %v (%v), want an internal error wrapping %v", err, kind, corrupt)
+				}
+			case err != nil:
+				t.Errorf("got error %v, want none", err)
+			case !reflect.DeepEqual(got.PhoneNumber, tt.number):
+				t.Errorf("got %+v, want the number %+v", got.PhoneNumber, tt.number)
+			}
+			if tt.want != nil && tt.want.kind == phonenumbers.KindPreconditionFailed {
+				var e *phonenumbers.Error
+				if errors.As(err, &e) && e.CurrentVersion != tt.number.Version {
+					t.Errorf("got current version %d, want the stored %d", e.CurrentVersion, tt.number.Version)
+				}
+			}
+			if wrote := numbers.callCount() > 0; wrote != tt.wantWrite {
+				t.Errorf("got written %v, want %v", wrote, tt.wantWrite)
+			}
+		})
 	}
 }

@@ -46,13 +46,16 @@ func concurrentServer(t *testing.T, w *world) *world {
 
 // send is patch for any goroutine: it reports a failure to send instead of failing the test, and
 // leaves checking the response to the caller.
-func (w *world) send(ctx context.Context, id, body string) (response, error) {
+func (w *world) send(ctx context.Context, id, body string, opts ...reqOption) (response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, w.srv.URL+"/v1/phone-numbers/"+id, strings.NewReader(body))
 	if err != nil {
 		return response{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+w.writeSecret)
 	req.Header.Set("Content-Type", "application/json")
+	for _, opt := range opts {
+		opt(req)
+	}
 	start := time.Now()
 	resp, err := unhurriedClient.Do(req)
 	if err != nil {
@@ -66,10 +69,10 @@ func (w *world) send(ctx context.Context, id, body string) (response, error) {
 	return response{status: resp.StatusCode, header: resp.Header, body: raw, elapsed: time.Since(start)}, nil
 }
 
-// sendAll sends every body to number id at once, released together, and returns the responses in
-// the order of bodies. It fails the test if any request could not be sent or the batch outlived
-// concurrencyTimeout.
-func (w *world) sendAll(t *testing.T, id string, bodies []string) []response {
+// sendAll sends every body to number id at once (each request changed by opts), released
+// together, and returns the responses in the order of bodies. It fails the test if any request
+// could not be sent or the batch outlived concurrencyTimeout.
+func (w *world) sendAll(t *testing.T, id string, bodies []string, opts ...reqOption) []response {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), concurrencyTimeout)
 	defer cancel()
@@ -80,7 +83,7 @@ func (w *world) sendAll(t *testing.T, id string, bodies []string) []response {
 	for i, body := range bodies {
 		wg.Go(func() {
 			<-release
-			responses[i], errs[i] = w.send(ctx, id, body)
+			responses[i], errs[i] = w.send(ctx, id, body, opts...)
 		})
 	}
 	start := time.Now()

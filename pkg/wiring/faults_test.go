@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,8 +37,9 @@ import (
 
 // The DynamoDB operations the handler calls.
 const (
-	opGetItem    = "GetItem"
-	opUpdateItem = "UpdateItem"
+	opGetItem            = "GetItem"
+	opUpdateItem         = "UpdateItem"
+	opTransactWriteItems = "TransactWriteItems"
 )
 
 var (
@@ -430,68 +432,78 @@ func fromEvent(t *testing.T, event events.APIGatewayV2HTTPRequest, resp events.A
 // ---- no partial writes ----
 
 // TestWriteWhoseAnswerIsLostConvergesOnRetry drops the connection after the engine applied the
-// UpdateItem: the write happened but its answer is lost. Whether the client's own retry or the
-// caller's retry of the PATCH repeats it, the repeat is a no-op, and the item ends holding exactly
-// the patched values, every other attribute untouched and updated_at set once.
+// write (the UpdateItem of a patch, the TransactWriteItems of an attach): the write happened but
+// its answer is lost. Whether the client's own retry or the caller's retry of the PATCH repeats
+// it, the repeat is a no-op, and the item ends holding exactly the patched values, every other
+// attribute untouched, updated_at set once and the version moved once.
 func TestWriteWhoseAnswerIsLostConvergesOnRetry(t *testing.T) {
 	t.Parallel()
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		w := newWorld(t, env)
-		body := `{"inbound_url":"https://retry.example/in","status_url":"https://retry.example/status","label":"","campaign_id":"` + w.activeCampaign2 + `"}`
+		fields := `"inbound_url":"https://retry.example/in","status_url":"https://retry.example/status","label":""`
 		patched := map[string]*string{
 			"inbound_url": ptr("https://retry.example/in"),
 			"status_url":  ptr("https://retry.example/status"),
 			"label":       nil,
-			"campaign_id": ptr(w.activeCampaign2),
 		}
+		attached := maps.Clone(patched)
+		attached["campaign_id"] = ptr(w.activeCampaign2)
+		for _, tc := range []struct {
+			op      string
+			body    string
+			patched map[string]*string
+		}{
+			{opUpdateItem, `{` + fields + `}`, patched},
+			{opTransactWriteItems, `{` + fields + `,"campaign_id":"` + w.activeCampaign2 + `"}`, attached},
+		} {
+			t.Run(tc.op+": the client's retry", func(t *testing.T) {
+				t.Parallel()
+				pw := proxied(t, w)
+				n := w.putNumber(t, nil)
+				before := env.GetPhoneNumberItem(t, n.ID)
+				pw.proxy.SetScript(faultproxy.Sequence(tc.op, droppedAfter))
 
-		t.Run("the client's retry", func(t *testing.T) {
-			t.Parallel()
-			pw := proxied(t, w)
-			n := w.putNumber(t, nil)
-			before := env.GetPhoneNumberItem(t, n.ID)
-			pw.proxy.SetScript(faultproxy.Sequence(opUpdateItem, droppedAfter))
+				start := time.Now()
+				r := pw.patch(t, n.ID, tc.body)
+				end := time.Now()
+				after := env.GetPhoneNumberItem(t, n.ID)
+				checkSuccess(t, r, after)
+				checkPatched(t, before, after, tc.patched, start, end)
+				if got := pw.proxy.Forwarded(tc.op); got < 2 {
+					t.Errorf("%d %s requests reached the engine, want 2: the one whose answer was lost and its retry", got, tc.op)
+				}
+				t.Logf("answer of the applied %s lost: 200 after %s", tc.op, r.elapsed.Round(time.Millisecond))
+			})
 
-			start := time.Now()
-			r := pw.patch(t, n.ID, body)
-			end := time.Now()
-			after := env.GetPhoneNumberItem(t, n.ID)
-			checkSuccess(t, r, after)
-			checkPatched(t, before, after, patched, start, end)
-			if got := pw.proxy.Forwarded(opUpdateItem); got < 2 {
-				t.Errorf("%d UpdateItem requests reached the engine, want 2: the one whose answer was lost and its retry", got)
-			}
-			t.Logf("answer of the applied UpdateItem lost: 200 after %s", r.elapsed.Round(time.Millisecond))
-		})
+			t.Run(tc.op+": the caller's retry of the PATCH", func(t *testing.T) {
+				t.Parallel()
+				pw := proxied(t, w)
+				n := w.putNumber(t, nil)
+				before := env.GetPhoneNumberItem(t, n.ID)
+				pw.proxy.SetScript(faultproxy.Always(tc.op, droppedAfter))
 
-		t.Run("the caller's retry of the PATCH", func(t *testing.T) {
-			t.Parallel()
-			pw := proxied(t, w)
-			n := w.putNumber(t, nil)
-			before := env.GetPhoneNumberItem(t, n.ID)
-			pw.proxy.SetScript(faultproxy.Always(opUpdateItem, droppedAfter))
+				start := time.Now()
+				r := pw.patch(t, n.ID, tc.body)
+				end := time.Now()
+				checkError(t, r, want503)
+				if got := pw.proxy.Forwarded(tc.op); got != pw.attempts {
+					t.Errorf("%d %s requests reached the engine, want the client's %d attempts", got, tc.op, pw.attempts)
+				}
+				// A 503 promises no rollback: the first attempt was applied, once, completely.
+				applied := env.GetPhoneNumberItem(t, n.ID)
+				checkPatched(t, before, applied, tc.patched, start, end)
 
-			start := time.Now()
-			r := pw.patch(t, n.ID, body)
-			end := time.Now()
-			checkError(t, r, want503)
-			if got := pw.proxy.Forwarded(opUpdateItem); got != pw.attempts {
-				t.Errorf("%d UpdateItem requests reached the engine, want the client's %d attempts", got, pw.attempts)
-			}
-			// A 503 promises no rollback: the first attempt was applied, once, completely.
-			applied := env.GetPhoneNumberItem(t, n.ID)
-			checkPatched(t, before, applied, patched, start, end)
-
-			// Retry in a later second, so that a retry that wrote again would move updated_at.
-			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
-			pw.proxy.SetScript(faultproxy.Always("", faultproxy.Fault{}))
-			r = pw.patch(t, n.ID, body)
-			after := env.GetPhoneNumberItem(t, n.ID)
-			checkSuccess(t, r, after)
-			if got, want := itemString(after), itemString(applied); got != want {
-				t.Errorf("the retried PATCH changed the item again:\nafter the 503 %s\nafter retry   %s", want, got)
-			}
-		})
+				// Retry in a later second, so that a retry that wrote again would move updated_at.
+				time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+				pw.proxy.SetScript(faultproxy.Always("", faultproxy.Fault{}))
+				r = pw.patch(t, n.ID, tc.body)
+				after := env.GetPhoneNumberItem(t, n.ID)
+				checkSuccess(t, r, after)
+				if got, want := itemString(after), itemString(applied); got != want {
+					t.Errorf("the retried PATCH changed the item again:\nafter the 503 %s\nafter retry   %s", want, got)
+				}
+			})
+		}
 	})
 }
 

@@ -611,11 +611,12 @@ func TestSuccessfulPatchChangesExactlyThePatchedFields(t *testing.T) {
 
 				updatedAt, _ := stringAttr(after, "updated_at")
 				checkNow(t, updatedAt, start, end)
-				// The key lookup and the conditional update, plus the campaign lookup that runs
-				// concurrently with the key lookup when the patch names a campaign.
+				// The key lookup and the conditional update; when the patch names a campaign, the
+				// campaign and number reads (concurrent with the key lookup), then the transaction
+				// that writes the number and checks the campaign.
 				wantCalls := 2
 				if _, ok := tc.want["campaign_id"]; ok {
-					wantCalls = 3
+					wantCalls = 4
 				}
 				checkStorageCalls(t, env, r, wantCalls)
 				checkWriteRecorded(t, before, after, 1)

@@ -132,7 +132,7 @@ func TestCampaignThatLeavesActiveBeforeTheWriteIsNeverAttached(t *testing.T) {
 				env.PutCampaign(t, campaign)
 				flipping := &flippingClient{API: env.Client, env: env, campaignID: campaign.ID}
 				flipped := *w
-				flipped.srv = env.NewServerWithClient(t, flipping)
+				flipped.srv = env.NewServer(t, enginetest.WithClient(flipping))
 				n := w.putNumber(t, func(n *phonenumbers.PhoneNumber) { n.CampaignID = nil })
 				before := itemString(env.GetPhoneNumberItem(t, n.ID))
 

@@ -22,6 +22,8 @@ DYNALITE      := local/node_modules/.installed
 RIE           := $(LOCAL_BIN)/aws-lambda-rie
 # The emulator's module publishes no tagged release on the module proxy: pin the commit.
 RIE_VERSION   := v0.0.0-20261030222936-bef5c4ba774d
+# staticcheck, run by make lint through the module proxy at this version; it fails on any finding.
+STATICCHECK_VERSION := v0.8.2
 # The OpenAPI document and redocly, installed with dynalite by npm ci from local/package-lock.json.
 OPENAPI       := pkg/apigw/openapi.yaml
 REDOCLY       := REDOCLY_SUPPRESS_UPDATE_NOTICE=true local/node_modules/.bin/redocly
@@ -119,9 +121,10 @@ test: need-go $(DYNALITE) $(RIE) chromium ## Run every test: unit, handler, inte
 	@$(GO) run ./local/cmd/test
 
 .PHONY: lint
-lint: need-go ## gofmt, go vet, a darwin/arm64 build, the README's Go version, cfn-lint, the OpenAPI lint
+lint: need-go ## gofmt, go vet, staticcheck, a darwin/arm64 build, the README's Go version, cfn-lint, the OpenAPI lint
 	@unformatted=$$(gofmt -l functions pkg local); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	GOOS=darwin GOARCH=arm64 $(GO) build ./...
 	@grep -q "Go $(GO_VERSION)" README.md || { echo "README.md does not name Go $(GO_VERSION), the version go.mod requires" >&2; exit 1; }
 	$(MAKE) --no-print-directory lint-template

@@ -253,15 +253,10 @@ func tableBase(testName string) string {
 	return string(name) + "-" + hex.EncodeToString(suffix[:])
 }
 
-// PutAPIKey stores key under the hash of secret, as the store expects to find it. An empty
-// key.Prefix is filled in from secret.
+// PutAPIKey stores key for secret, as the store expects to find it (dynamostore.NewAPIKeyItem).
 func (env *Env) PutAPIKey(t *testing.T, key phonenumbers.APIKey, secret string) {
 	t.Helper()
-	if key.Prefix == "" {
-		key.Prefix = secret[:min(len(secret), phonenumbers.KeyPrefixLength)]
-	}
-	item := dynamostore.NewAPIKeyItem(key, phonenumbers.HashSecret(phonenumbers.NewSecret(secret)))
-	env.put(t, env.Tables.APIKeys, item)
+	env.put(t, env.Tables.APIKeys, dynamostore.NewAPIKeyItem(key, phonenumbers.NewSecret(secret)))
 }
 
 // PutCampaign stores c.

@@ -24,13 +24,15 @@ import (
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
-// benchKeys, benchCampaigns and benchNumbers are the instant storage stubs.
+// benchKeys, benchCampaigns and benchNumbers are the instant storage stubs. They are not the
+// shared fake (phonenumberstest.MemStore) on purpose: that one locks, copies and records every
+// call, and its allocations would be counted here as the handler's.
 type benchKeys map[string]phonenumbers.APIKey
 
 func (k benchKeys) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIKey, error) {
 	key, ok := k[hash]
 	if !ok {
-		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
+		return phonenumbers.APIKey{}, phonenumbers.NotFoundError()
 	}
 	return key, nil
 }
@@ -38,7 +40,7 @@ func (k benchKeys) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIK
 type benchCampaigns struct{}
 
 func (benchCampaigns) FindCampaign(context.Context, string) (phonenumbers.Campaign, error) {
-	return phonenumbers.Campaign{}, phonenumbers.ErrNotFound()
+	return phonenumbers.Campaign{}, phonenumbers.NotFoundError()
 }
 
 // benchNumbers answers an update with the stored number the patch produces, as the store does.

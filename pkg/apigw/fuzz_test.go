@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -15,8 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 // The healthy store FuzzHandler runs against: two organizations, keys of every kind, campaigns
@@ -75,122 +73,12 @@ var (
 	fuzzNow     = time.Date(2026, 4, 27, 9, 30, 0, 0, time.UTC)
 )
 
-// memKeys serves API keys by the hash of their secret and counts the lookups.
-type memKeys struct {
-	byHash map[string]phonenumbers.APIKey
-	calls  atomic.Int32
-}
-
-var _ phonenumbers.APIKeyFinder = (*memKeys)(nil)
-
-func (m *memKeys) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIKey, error) {
-	m.calls.Add(1)
-	key, ok := m.byHash[hash]
-	if !ok {
-		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
-	}
-	return key, nil
-}
-
-// memCampaigns serves campaigns by id, whatever their organization: the service compares it.
-type memCampaigns map[string]phonenumbers.Campaign
-
-var _ phonenumbers.CampaignFinder = memCampaigns(nil)
-
-func (m memCampaigns) FindCampaign(_ context.Context, id string) (phonenumbers.Campaign, error) {
-	c, ok := m[id]
-	if !ok {
-		return phonenumbers.Campaign{}, phonenumbers.ErrNotFound()
-	}
-	return c, nil
-}
-
-// memNumbers applies patches to in-memory numbers as the conditional update does: another
-// organization's number is not found, a version the precondition does not match is a 412 with
-// nothing written, and updated_at and the version move only when a stored value changes.
-type memNumbers struct {
-	mu   sync.Mutex
-	byID map[string]phonenumbers.PhoneNumber
-	// calls counts writes (UpdatePhoneNumber, AttachCampaign); reads counts FindPhoneNumber, which
-	// a patch carrying campaign_id calls first and which may answer it without a write.
-	calls atomic.Int32
-	reads atomic.Int32
-}
-
-var _ phonenumbers.PhoneNumberUpdater = (*memNumbers)(nil)
-
-func (m *memNumbers) UpdatePhoneNumber(_ context.Context, orgID, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
-	return m.apply(orgID, id, patch, cond, now)
-}
-
-// FindPhoneNumber returns the number whatever its organization, as the store does.
-func (m *memNumbers) FindPhoneNumber(_ context.Context, id string) (phonenumbers.PhoneNumber, error) {
-	m.reads.Add(1)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, ok := m.byID[id]
-	if !ok {
-		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
-	}
-	return n, nil
-}
-
-// AttachCampaign applies a patch with a campaign the service has checked, as UpdatePhoneNumber
-// applies the others.
-func (m *memNumbers) AttachCampaign(_ context.Context, orgID string, current phonenumbers.PhoneNumber, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
-	return m.apply(orgID, current.ID, patch, cond, now)
-}
-
-func (m *memNumbers) apply(orgID, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
-	m.calls.Add(1)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n, ok := m.byID[id]
-	if !ok || n.OrgID != orgID {
-		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
-	}
-	if !cond.Matches(n.Version) {
-		return phonenumbers.PhoneNumber{}, phonenumbers.PreconditionFailed(n.Version)
-	}
-	changed := false
-	for _, c := range patch.Changes() {
-		var field **string
-		switch c.Field {
-		case phonenumbers.FieldInboundURL:
-			field = &n.InboundURL
-		case phonenumbers.FieldStatusURL:
-			field = &n.StatusURL
-		case phonenumbers.FieldLabel:
-			field = &n.Label
-		case phonenumbers.FieldCampaignID:
-			field = &n.CampaignID
-		default:
-			return phonenumbers.PhoneNumber{}, errors.New("mem store: unknown field " + string(c.Field))
-		}
-		if (*field == nil) != (c.Value == nil) || *field != nil && **field != *c.Value {
-			*field = c.Value
-			changed = true
-		}
-	}
-	if changed {
-		n.UpdatedAt = now
-		n.Version++
-		m.byID[id] = n
-	}
-	return n, nil
-}
-
-func (m *memNumbers) snapshot() map[string]phonenumbers.PhoneNumber {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return maps.Clone(m.byID)
-}
-
-func newMemStore() (*memKeys, memCampaigns, *memNumbers) {
+// newMemStore returns the healthy store FuzzHandler runs against, and its campaigns by id.
+func newMemStore() (*phonenumberstest.MemStore, map[string]phonenumbers.Campaign) {
 	s := func(v string) *string { return &v }
 	revokedAt := fuzzCreated.Add(time.Hour)
 	write := []string{phonenumbers.ScopeNumbersWrite}
-	keys := &memKeys{byHash: map[string]phonenumbers.APIKey{}}
+	m := phonenumberstest.NewMemStore()
 	for cred, key := range map[int]phonenumbers.APIKey{
 		credWrite:    {ID: keyID, OrgID: orgID, Scopes: write},
 		credReadOnly: {ID: "5c0ffee0-0000-4000-8000-000000000002", OrgID: orgID, Scopes: []string{"numbers:read"}},
@@ -199,9 +87,9 @@ func newMemStore() (*memKeys, memCampaigns, *memNumbers) {
 	} {
 		secret := fuzzCredentials[cred]
 		key.Prefix, key.Label, key.CreatedAt = secret[:phonenumbers.KeyPrefixLength], "fuzz", fuzzCreated
-		keys.byHash[phonenumbers.HashSecret(phonenumbers.NewSecret(secret))] = key
+		m.PutAPIKey(key, secret)
 	}
-	campaigns := memCampaigns{
+	campaigns := map[string]phonenumbers.Campaign{
 		campaignID:           {ID: campaignID, OrgID: orgID, Status: phonenumbers.CampaignActive},
 		fuzzCampaignPending:  {ID: fuzzCampaignPending, OrgID: orgID, Status: phonenumbers.CampaignPending},
 		fuzzCampaignRejected: {ID: fuzzCampaignRejected, OrgID: orgID, Status: phonenumbers.CampaignRejected},
@@ -209,18 +97,23 @@ func newMemStore() (*memKeys, memCampaigns, *memNumbers) {
 		fuzzCampaignOther:    {ID: fuzzCampaignOther, OrgID: fuzzOtherOrg, Status: phonenumbers.CampaignActive},
 	}
 	propagated := fuzzCreated.Add(2 * time.Hour)
-	numbers := &memNumbers{byID: map[string]phonenumbers.PhoneNumber{
-		numberID: {ID: numberID, OrgID: orgID, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
+	for _, c := range campaigns {
+		m.PutCampaign(c)
+	}
+	for _, n := range []phonenumbers.PhoneNumber{
+		{ID: numberID, OrgID: orgID, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
 			SMSEnabled: true, CreatedAt: fuzzCreated, UpdatedAt: fuzzCreated},
-		fuzzNumberFull: {ID: fuzzNumberFull, OrgID: orgID, Number: "+18005550100", NumberType: phonenumbers.NumberTypeTollFree,
+		{ID: fuzzNumberFull, OrgID: orgID, Number: "+18005550100", NumberType: phonenumbers.NumberTypeTollFree,
 			InboundURL: s("https://customer.example/v2/inbound"), StatusURL: s("https://customer.example/status"),
 			Label: s("support-line"), CampaignID: s(campaignID), CarrierLineOptionStatus: s("propagated"),
 			CarrierLineOptionPropagatedAt: &propagated, SMSEnabled: true, MMSEnabled: true,
 			CreatedAt: fuzzCreated, UpdatedAt: fuzzCreated, Version: 3},
-		fuzzNumberOther: {ID: fuzzNumberOther, OrgID: fuzzOtherOrg, Number: "12345", NumberType: phonenumbers.NumberTypeShortCode,
+		{ID: fuzzNumberOther, OrgID: fuzzOtherOrg, Number: "12345", NumberType: phonenumbers.NumberTypeShortCode,
 			CreatedAt: fuzzCreated, UpdatedAt: fuzzCreated},
-	}}
-	return keys, campaigns, numbers
+	} {
+		m.PutPhoneNumber(n)
+	}
+	return m, campaigns
 }
 
 // handlerSeed is one FuzzHandler input, named for readability, with the status it must get.
@@ -441,11 +334,11 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 		ev.IsBase64Encoded = true
 	}
 
-	keys, campaigns, numbers := newMemStore()
-	before := numbers.snapshot()
+	store, campaigns := newMemStore()
+	before := store.PhoneNumbers()
 	var logs bytes.Buffer
 	clock := func() time.Time { return fuzzNow }
-	svc := phonenumbers.NewService(keys, campaigns, numbers, clock)
+	svc := phonenumbers.NewService(store, store, store, clock)
 	h := apigw.NewHandler(svc, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	// invoke goes through lambda.NewHandler(h).Invoke, as lambda.Start does, and fails on a returned
@@ -455,12 +348,12 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 	checkCommonHeaders(t, resp)
 	requestID, _ := header(t, resp, "X-Request-Id")
 	env := decodeEnvelope(t, resp.Body)
-	checkFuzzETag(t, resp, ev, before, numbers.snapshot())
+	checkFuzzETag(t, resp, ev, before, store.PhoneNumbers())
 	if resp.StatusCode == http.StatusOK {
-		checkFuzzSuccess(t, resp, env, campaigns, numbers, before, ev)
+		checkFuzzSuccess(t, resp, env, campaigns, store, before, ev)
 	} else {
 		checkFuzzError(t, resp, env, requestID)
-		if after := numbers.snapshot(); !reflect.DeepEqual(after, before) {
+		if after := store.PhoneNumbers(); !reflect.DeepEqual(after, before) {
 			t.Errorf("got a %d that changed the store, want failed requests to write nothing", resp.StatusCode)
 		}
 	}
@@ -473,19 +366,22 @@ func serveFuzzInput(t *testing.T, baseJSON []byte, in handlerSeed) int {
 			parsable = true
 		}
 	}
-	if !parsable && (resp.StatusCode != http.StatusUnauthorized || keys.calls.Load() != 0) {
-		t.Errorf("got status %d after %d key lookups for a request with no well-formed secret, want 401 after none", resp.StatusCode, keys.calls.Load())
+	calls := store.Calls()
+	keyLookups := len(calls.APIKeyHashes)
+	if !parsable && (resp.StatusCode != http.StatusUnauthorized || keyLookups != 0) {
+		t.Errorf("got status %d after %d key lookups for a request with no well-formed secret, want 401 after none", resp.StatusCode, keyLookups)
 	}
-	if n := keys.calls.Load(); n > 1 {
-		t.Errorf("got %d key lookups, want at most 1", n)
+	if keyLookups > 1 {
+		t.Errorf("got %d key lookups, want at most 1", keyLookups)
 	}
-	updated := numbers.calls.Load()
+	// Updates and attaches are writes: at most one, and none unless 200, 404 or 412. Without
+	// campaign_id the one conditional write decides; with it, the number read may decide alone.
+	updated := len(calls.Updates) + len(calls.Attaches)
 	decided := resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusPreconditionFailed
-	switch read := numbers.reads.Load() > 0; {
+	switch read := len(calls.PhoneNumberIDs) > 0; {
 	case updated > 1, !decided && updated != 0:
 		t.Errorf("got %d updates for status %d, want at most one, and none unless 200, 404 or 412", updated, resp.StatusCode)
 	case decided && !read && updated != 1:
-		// Without campaign_id the one conditional write decides; with it, the number read may.
 		t.Errorf("got %d updates for status %d without a number read, want 1", updated, resp.StatusCode)
 	}
 
@@ -620,7 +516,7 @@ func checkFuzzError(t *testing.T, resp events.APIGatewayV2HTTPResponse, env apig
 	}
 }
 
-func checkFuzzSuccess(t *testing.T, resp events.APIGatewayV2HTTPResponse, env apigw.Envelope, campaigns memCampaigns, numbers *memNumbers, before map[string]phonenumbers.PhoneNumber, ev events.APIGatewayV2HTTPRequest) {
+func checkFuzzSuccess(t *testing.T, resp events.APIGatewayV2HTTPResponse, env apigw.Envelope, campaigns map[string]phonenumbers.Campaign, store *phonenumberstest.MemStore, before map[string]phonenumbers.PhoneNumber, ev events.APIGatewayV2HTTPRequest) {
 	t.Helper()
 	if !env.Success || env.Data == nil {
 		t.Fatalf("got 200 with body %s, want success and data", resp.Body)
@@ -635,7 +531,7 @@ func checkFuzzSuccess(t *testing.T, resp events.APIGatewayV2HTTPResponse, env ap
 		t.Errorf("got data members %v, want exactly %v", got, want)
 	}
 	id := strings.ToLower(ev.PathParameters["id"])
-	after := numbers.snapshot()
+	after := store.PhoneNumbers()
 	stored, ok := after[id]
 	if !ok || env.Data.ID != id {
 		t.Fatalf("got 200 for id %q with data id %q, want the stored number", id, env.Data.ID)

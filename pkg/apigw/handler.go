@@ -38,7 +38,6 @@ type Handler struct {
 	updater        Updater
 	logger         *slog.Logger
 	deadlineMargin time.Duration
-	now            func() time.Time
 	functionName   string
 }
 
@@ -49,16 +48,13 @@ type Option func(*Handler)
 // storage.
 func WithDeadlineMargin(d time.Duration) Option { return func(h *Handler) { h.deadlineMargin = d } }
 
-// WithClock sets the clock used to time requests, for tests.
-func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
-
 // WithFunctionName sets the function name the request metrics are attributed to (see
 // metrics.go); by default, the running Lambda function's.
 func WithFunctionName(name string) Option { return func(h *Handler) { h.functionName = name } }
 
 // NewHandler returns a handler serving updater and logging to logger.
 func NewHandler(updater Updater, logger *slog.Logger, opts ...Option) *Handler {
-	h := &Handler{updater: updater, logger: logger, deadlineMargin: DefaultDeadlineMargin, now: time.Now,
+	h := &Handler{updater: updater, logger: logger, deadlineMargin: DefaultDeadlineMargin,
 		functionName: lambdacontext.FunctionName}
 	for _, opt := range opts {
 		opt(h)
@@ -119,7 +115,7 @@ func encodeResponse(resp events.APIGatewayV2HTTPResponse) []byte {
 
 // serve answers one event, or, when eventErr is set, the event that could not be decoded.
 func (h *Handler) serve(ctx context.Context, event events.APIGatewayV2HTTPRequest, eventErr error) (resp events.APIGatewayV2HTTPResponse) {
-	start := h.now()
+	start := time.Now()
 	requestID := ulid.Make().String()
 	ctx, calls := callcount.WithCounter(ctx)
 	if deadline, ok := ctx.Deadline(); ok {
@@ -133,19 +129,19 @@ func (h *Handler) serve(ctx context.Context, event events.APIGatewayV2HTTPReques
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
-			resp, _ = errorResponse(requestID, err)
+			resp = errorResponse(requestID, err)
 		}
-		h.logRequest(ctx, event, requestID, resp.StatusCode, result.Principal, err, h.now().Sub(start), calls.Value())
+		h.logRequest(ctx, event, requestID, resp.StatusCode, result.Principal, err, time.Since(start), calls.Value())
 	}()
 
 	if eventErr != nil {
 		err = &phonenumbers.Error{Kind: phonenumbers.KindInvalidInput, Message: msgMalformedEvent, Err: eventErr}
-		resp, _ = errorResponse(requestID, err)
+		resp = errorResponse(requestID, err)
 		return resp
 	}
 	result, err = h.updater.UpdatePhoneNumber(ctx, NewUpdateRequest(event))
 	if err != nil {
-		resp, _ = errorResponse(requestID, err)
+		resp = errorResponse(requestID, err)
 		return resp
 	}
 	resp = respond(http.StatusOK, requestID, Envelope{Success: true, Data: NewPhoneNumberJSON(result.PhoneNumber)})
@@ -193,6 +189,6 @@ func (h *Handler) logRequest(ctx context.Context, event events.APIGatewayV2HTTPR
 			attrs = append(attrs, slog.String("error", err.Error()))
 		}
 	}
-	attrs = append(attrs, h.metricAttrs(code, h.now())...)
+	attrs = append(attrs, h.metricAttrs(code, time.Now())...)
 	h.logger.LogAttrs(ctx, level, "request", attrs...)
 }

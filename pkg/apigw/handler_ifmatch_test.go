@@ -2,7 +2,6 @@ package apigw_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 func TestHandleSendsTheVersionAsETagOn200(t *testing.T) {
@@ -55,41 +55,21 @@ func TestHandlePreconditionFailedCarriesTheCurrentETag(t *testing.T) {
 	}
 }
 
-// preconditionNumbers is a store of one number of orgID at a version: it answers as the real
-// store does, 404 for any other number and 412 when the precondition does not match.
-type preconditionNumbers struct{ version int64 }
-
-func (p preconditionNumbers) UpdatePhoneNumber(_ context.Context, org, id string, _ phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
-	if org != orgID || id != numberID {
-		return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
-	}
-	if !cond.Matches(p.version) {
-		return phonenumbers.PhoneNumber{}, phonenumbers.PreconditionFailed(p.version)
-	}
-	return phonenumbers.PhoneNumber{ID: id, OrgID: org, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
-		CreatedAt: now, UpdatedAt: now, Version: p.version + 1}, nil
-}
-
-// FindPhoneNumber and AttachCampaign serve patches with a campaign, which fakeCampaigns never
-// finds, so they are never reached.
-func (preconditionNumbers) FindPhoneNumber(context.Context, string) (phonenumbers.PhoneNumber, error) {
-	return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
-}
-
-func (preconditionNumbers) AttachCampaign(context.Context, string, phonenumbers.PhoneNumber, phonenumbers.Patch, phonenumbers.Precondition, time.Time) (phonenumbers.PhoneNumber, error) {
-	return phonenumbers.PhoneNumber{}, errors.New("fake: no campaign is ever attachable")
-}
-
 // TestHandleIfMatchThroughTheService runs real v2 events with If-Match through the real service:
 // the If-Match reaches the store, a malformed one is reported in its place of the check order,
 // and the conditional headers this route ignores change nothing.
 func TestHandleIfMatchThroughTheService(t *testing.T) {
 	t.Parallel()
 	readOnlySecret := "am_live_" + strings.Repeat("r", 40)
-	keys := fakeKeyFinder{keys: map[string]phonenumbers.APIKey{
-		phonenumbers.HashSecret(phonenumbers.NewSecret(eventSecret)):    {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
-		phonenumbers.HashSecret(phonenumbers.NewSecret(readOnlySecret)): {ID: keyID, OrgID: orgID, Scopes: []string{"numbers:read"}},
-	}}
+	// The events' key, a read-only key, and the events' number at version 5.
+	newStore := func() *phonenumberstest.MemStore {
+		m := eventStore(false)
+		m.PutAPIKey(phonenumbers.APIKey{ID: keyID, OrgID: orgID, Scopes: []string{"numbers:read"}}, readOnlySecret)
+		n := m.PhoneNumbers()[numberID]
+		n.Version = 5
+		m.PutPhoneNumber(n)
+		return m
+	}
 	const malformed = `If-Match header must be "*" or a comma-separated list of entity-tags such as "7"`
 	tests := []struct {
 		name        string
@@ -159,7 +139,7 @@ func TestHandleIfMatchThroughTheService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, _ := newHandler(phonenumbers.NewService(keys, fakeCampaigns{}, preconditionNumbers{version: 5}, nil))
+			h, _ := newHandler(realService(newStore()))
 			ev := loadEvent(t, baseEvent)
 			tt.mutate(&ev)
 			resp := invoke(t, context.Background(), h, ev)

@@ -26,6 +26,7 @@ import (
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
 	"github.com/sms-platform/phone-numbers/pkg/callcount"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 const (
@@ -258,7 +259,7 @@ func TestHandleMapsEveryErrorKindToItsStatus(t *testing.T) {
 		wantMessage string
 		wantDetails map[string]string
 	}{
-		{name: "unauthenticated is 401", err: phonenumbers.ErrUnauthenticated(),
+		{name: "unauthenticated is 401", err: phonenumbers.UnauthenticatedError(),
 			wantStatus: 401, wantCode: "UNAUTHORIZED", wantMessage: "authentication failed"},
 		{name: "forbidden is 403", err: &phonenumbers.Error{Kind: phonenumbers.KindForbidden, Message: "missing required scope"},
 			wantStatus: 403, wantCode: "FORBIDDEN", wantMessage: "missing required scope"},
@@ -278,15 +279,15 @@ func TestHandleMapsEveryErrorKindToItsStatus(t *testing.T) {
 			wantDetails: map[string]string{"inbound_url": "must use https://", "label": "must not contain control characters"}},
 		{name: "campaign not active is 409", err: &phonenumbers.Error{Kind: phonenumbers.KindCampaignNotActive, Message: "campaign is not active"},
 			wantStatus: 409, wantCode: "CAMPAIGN_NOT_ACTIVE", wantMessage: "campaign is not active"},
-		{name: "not found is 404", err: phonenumbers.ErrNotFound(),
+		{name: "not found is 404", err: phonenumbers.NotFoundError(),
 			wantStatus: 404, wantCode: "NOT_FOUND", wantMessage: "not found"},
-		{name: "wrapped not found is still 404", err: fmt.Errorf("update phone number %s: %w", numberID, phonenumbers.ErrNotFound()),
+		{name: "wrapped not found is still 404", err: fmt.Errorf("update phone number %s: %w", numberID, phonenumbers.NotFoundError()),
 			wantStatus: 404, wantCode: "NOT_FOUND", wantMessage: "not found"},
 		{name: "precondition failed is 412", err: phonenumbers.PreconditionFailed(4),
 			wantStatus: 412, wantCode: "PRECONDITION_FAILED", wantMessage: "precondition failed"},
-		{name: "unavailable is 503 with a generic message", err: phonenumbers.ErrUnavailable(cause),
+		{name: "unavailable is 503 with a generic message", err: phonenumbers.UnavailableError(cause),
 			wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantMessage: "service temporarily unavailable, retry later"},
-		{name: "wrapped unavailable is still 503", err: fmt.Errorf("find api key: %w", phonenumbers.ErrUnavailable(cause)),
+		{name: "wrapped unavailable is still 503", err: fmt.Errorf("find api key: %w", phonenumbers.UnavailableError(cause)),
 			wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantMessage: "service temporarily unavailable, retry later"},
 		{name: "unavailable with details shows none", err: &phonenumbers.Error{Kind: phonenumbers.KindUnavailable, Message: "table throttled", Details: map[string]string{"table": "x"}},
 			wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantMessage: "service temporarily unavailable, retry later"},
@@ -396,7 +397,7 @@ func canonicalJSON(t *testing.T, raw []byte) string {
 
 func TestHandleGivesEachRequestItsOwnULID(t *testing.T) {
 	t.Parallel()
-	h, _ := newHandler(failWith(phonenumbers.ErrNotFound()))
+	h, _ := newHandler(failWith(phonenumbers.NotFoundError()))
 	seen := map[string]bool{}
 	for i := range 20 {
 		resp := invoke(t, context.Background(), h, loadEvent(t, baseEvent))
@@ -502,55 +503,21 @@ func renameHeader(ev *events.APIGatewayV2HTTPRequest, from, to string) {
 	ev.Headers[to] = v
 }
 
-// fakeKeyFinder, fakeCampaigns and fakeNumbers let the real service run behind the handler.
-// fakeKeyFinder serves stored API keys by the hash of their secret; it fails every lookup with err
-// when that is set.
-type fakeKeyFinder struct {
-	keys map[string]phonenumbers.APIKey
-	err  error
-}
-
-func (f fakeKeyFinder) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIKey, error) {
-	if f.err != nil {
-		return phonenumbers.APIKey{}, f.err
+// eventStore holds the number the testdata events update and, unless withoutKey, the key of their
+// secret: with it, the real service runs behind the handler.
+func eventStore(withoutKey bool) *phonenumberstest.MemStore {
+	m := phonenumberstest.NewMemStore()
+	if !withoutKey {
+		m.PutAPIKey(phonenumbers.APIKey{ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}}, eventSecret)
 	}
-	key, ok := f.keys[hash]
-	if !ok {
-		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
-	}
-	return key, nil
+	created := time.Date(2026, 4, 26, 12, 0, 0, 0, time.UTC)
+	m.PutPhoneNumber(phonenumbers.PhoneNumber{ID: numberID, OrgID: orgID, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
+		CreatedAt: created, UpdatedAt: created})
+	return m
 }
 
-// eventKeys holds the key of the testdata events' secret.
-var eventKeys = fakeKeyFinder{keys: map[string]phonenumbers.APIKey{
-	phonenumbers.HashSecret(phonenumbers.NewSecret(eventSecret)): {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
-}}
-
-type fakeCampaigns struct{}
-
-func (fakeCampaigns) FindCampaign(context.Context, string) (phonenumbers.Campaign, error) {
-	return phonenumbers.Campaign{}, phonenumbers.ErrNotFound()
-}
-
-type fakeNumbers struct{}
-
-func (fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, p phonenumbers.Patch, _ phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
-	return phonenumbers.PhoneNumber{ID: id, OrgID: org, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
-		InboundURL: p.InboundURL, Label: p.Label, CreatedAt: now, UpdatedAt: now}, nil
-}
-
-// FindPhoneNumber and AttachCampaign serve patches with a campaign, which fakeCampaigns never
-// finds, so they are never reached.
-func (fakeNumbers) FindPhoneNumber(context.Context, string) (phonenumbers.PhoneNumber, error) {
-	return phonenumbers.PhoneNumber{}, phonenumbers.ErrNotFound()
-}
-
-func (fakeNumbers) AttachCampaign(context.Context, string, phonenumbers.PhoneNumber, phonenumbers.Patch, phonenumbers.Precondition, time.Time) (phonenumbers.PhoneNumber, error) {
-	return phonenumbers.PhoneNumber{}, errors.New("fake: no campaign is ever attachable")
-}
-
-func realService(keys phonenumbers.APIKeyFinder) *phonenumbers.Service {
-	return phonenumbers.NewService(keys, fakeCampaigns{}, fakeNumbers{}, nil)
+func realService(m *phonenumberstest.MemStore) *phonenumbers.Service {
+	return phonenumbers.NewService(m, m, m, nil)
 }
 
 // TestHandleUnauthorizedResponsesAreIdentical runs the real service and authenticator: whatever
@@ -561,12 +528,10 @@ func TestHandleUnauthorizedResponsesAreIdentical(t *testing.T) {
 	noOrg := "am_live_" + strings.Repeat("O", 40)
 	noID := "am_live_" + strings.Repeat("I", 40)
 	revokedAt := time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC)
-	keys := fakeKeyFinder{keys: map[string]phonenumbers.APIKey{
-		phonenumbers.HashSecret(phonenumbers.NewSecret(eventSecret)): {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
-		phonenumbers.HashSecret(phonenumbers.NewSecret(revoked)):     {ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}, RevokedAt: &revokedAt},
-		phonenumbers.HashSecret(phonenumbers.NewSecret(noOrg)):       {ID: keyID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
-		phonenumbers.HashSecret(phonenumbers.NewSecret(noID)):        {OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}},
-	}}
+	keys := eventStore(false)
+	keys.PutAPIKey(phonenumbers.APIKey{ID: keyID, OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}, RevokedAt: &revokedAt}, revoked)
+	keys.PutAPIKey(phonenumbers.APIKey{ID: keyID, Scopes: []string{phonenumbers.ScopeNumbersWrite}}, noOrg)
+	keys.PutAPIKey(phonenumbers.APIKey{OrgID: orgID, Scopes: []string{phonenumbers.ScopeNumbersWrite}}, noID)
 	tests := []struct {
 		name   string
 		mutate func(ev *events.APIGatewayV2HTTPRequest)
@@ -642,7 +607,7 @@ func TestHandleServesTestdataEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.event, func(t *testing.T) {
 			t.Parallel()
-			h, _ := newHandler(realService(eventKeys))
+			h, _ := newHandler(realService(eventStore(false)))
 			resp := invoke(t, context.Background(), h, loadEvent(t, tt.event))
 			if tt.wantStatus != 200 {
 				checkErrorResponse(t, resp, tt.wantStatus, "INVALID_INPUT", "request body is empty; send a JSON object", nil)
@@ -676,7 +641,7 @@ func TestHandleInternalErrorsLeakNothing(t *testing.T) {
 		{name: "unclassified error", updater: failWith(cause), wantStatus: 500, wantCode: "INTERNAL", wantMsg: "internal error"},
 		{name: "internal domain error with a message", updater: failWith(&phonenumbers.Error{Kind: phonenumbers.KindInternal, Message: "DynamoDB table sms-prod-phone-numbers", Err: cause}),
 			wantStatus: 500, wantCode: "INTERNAL", wantMsg: "internal error"},
-		{name: "unavailable with a cause", updater: failWith(phonenumbers.ErrUnavailable(cause)), wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantMsg: "service temporarily unavailable, retry later"},
+		{name: "unavailable with a cause", updater: failWith(phonenumbers.UnavailableError(cause)), wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantMsg: "service temporarily unavailable, retry later"},
 		{name: "panic with a string", updater: &fakeUpdater{respond: func(context.Context, phonenumbers.UpdateRequest) (phonenumbers.UpdateResult, error) {
 			panic("dynamodb table sms-prod-phone-numbers exploded")
 		}}, wantStatus: 500, wantCode: "INTERNAL", wantMsg: "internal error"},
@@ -684,10 +649,11 @@ func TestHandleInternalErrorsLeakNothing(t *testing.T) {
 			panic(cause)
 		}}, wantStatus: 500, wantCode: "INTERNAL", wantMsg: "internal error"},
 		{name: "panic carrying a domain error is still internal", updater: &fakeUpdater{respond: func(context.Context, phonenumbers.UpdateRequest) (phonenumbers.UpdateResult, error) {
-			panic(phonenumbers.ErrNotFound())
+			panic(phonenumbers.NotFoundError())
 		}}, wantStatus: 500, wantCode: "INTERNAL", wantMsg: "internal error"},
 		{name: "nil map write panic", updater: &fakeUpdater{respond: func(context.Context, phonenumbers.UpdateRequest) (phonenumbers.UpdateResult, error) {
 			var m map[string]int
+			//lint:ignore SA5000 the point: a real nil-map panic inside the service
 			m["dynamodb"]++
 			return phonenumbers.UpdateResult{}, nil
 		}}, wantStatus: 500, wantCode: "INTERNAL", wantMsg: "internal error"},
@@ -769,7 +735,7 @@ func TestHandleLogsOneLinePerRequest(t *testing.T) {
 	}{
 		{name: "success", updater: succeedWith(phonenumbers.PhoneNumber{ID: numberID}),
 			wantStatus: 200, wantLevel: "INFO", wantPrincipal: true, wantNumberID: numberID},
-		{name: "unauthenticated", updater: failWith(phonenumbers.ErrUnauthenticated()),
+		{name: "unauthenticated", updater: failWith(phonenumbers.UnauthenticatedError()),
 			wantStatus: 401, wantCode: "UNAUTHORIZED", wantLevel: "INFO", wantNumberID: numberID},
 		{name: "unauthenticated by a corrupt key record is an error for the operator",
 			updater: failWith(&phonenumbers.Error{Kind: phonenumbers.KindUnauthenticated, Message: "authentication failed",
@@ -777,14 +743,14 @@ func TestHandleLogsOneLinePerRequest(t *testing.T) {
 			wantStatus: 401, wantCode: "UNAUTHORIZED", wantLevel: "ERROR", wantNumberID: numberID},
 		{name: "validation failure after authentication", updater: withPrincipal(&phonenumbers.Error{Kind: phonenumbers.KindValidationFailed, Message: "validation failed", Details: map[string]string{"label": "x"}}),
 			wantStatus: 422, wantCode: "VALIDATION_FAILED", wantLevel: "INFO", wantPrincipal: true, wantNumberID: numberID},
-		{name: "unavailable", updater: withPrincipal(phonenumbers.ErrUnavailable(errors.New("throttled"))),
+		{name: "unavailable", updater: withPrincipal(phonenumbers.UnavailableError(errors.New("throttled"))),
 			wantStatus: 503, wantCode: "SERVICE_UNAVAILABLE", wantLevel: "ERROR", wantPrincipal: true, wantNumberID: numberID},
 		{name: "internal", updater: withPrincipal(errors.New("boom")),
 			wantStatus: 500, wantCode: "INTERNAL", wantLevel: "ERROR", wantPrincipal: true, wantNumberID: numberID},
-		{name: "caller-controlled path id is not logged", updater: failWith(phonenumbers.ErrUnauthenticated()),
+		{name: "caller-controlled path id is not logged", updater: failWith(phonenumbers.UnauthenticatedError()),
 			mutate:     func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters["id"] = "x\n{\"forged\":true}" },
 			wantStatus: 401, wantCode: "UNAUTHORIZED", wantLevel: "INFO"},
-		{name: "upper-case path id is logged normalised", updater: failWith(phonenumbers.ErrNotFound()),
+		{name: "upper-case path id is logged normalised", updater: failWith(phonenumbers.NotFoundError()),
 			mutate:     func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters["id"] = strings.ToUpper(numberID) },
 			wantStatus: 404, wantCode: "NOT_FOUND", wantLevel: "INFO", wantNumberID: numberID},
 	}
@@ -861,12 +827,18 @@ func TestHandleKeepsSecretsOutOfLogsThroughTheService(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		keys fakeKeyFinder
+		keys *phonenumberstest.MemStore
 	}{
-		{name: "internal failure naming the secret", keys: fakeKeyFinder{err: fmt.Errorf("find key for %v (%s, %+v, %#v): boom",
-			phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret))}},
-		{name: "unknown key", keys: fakeKeyFinder{}},
-		{name: "known key", keys: eventKeys},
+		{name: "internal failure naming the secret", keys: func() *phonenumberstest.MemStore {
+			m := eventStore(false)
+			m.BeforeFindAPIKey = func(context.Context, string) error {
+				return fmt.Errorf("find key for %v (%s, %+v, %#v): boom",
+					phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret), phonenumbers.NewSecret(eventSecret))
+			}
+			return m
+		}()},
+		{name: "unknown key", keys: eventStore(true)},
+		{name: "known key", keys: eventStore(false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -900,7 +872,7 @@ func TestHandleCountsStorageCallsInTheLog(t *testing.T) {
 				for range tt.calls {
 					callcount.Add(ctx)
 				}
-				return phonenumbers.UpdateResult{}, phonenumbers.ErrNotFound()
+				return phonenumbers.UpdateResult{}, phonenumbers.NotFoundError()
 			}}
 			h, logs := newHandler(u)
 			invoke(t, context.Background(), h, loadEvent(t, baseEvent))
@@ -941,9 +913,9 @@ func TestHandleStopsStorageBeforeTheInvocationDeadline(t *testing.T) {
 				d, ok := ctx.Deadline()
 				got <- seen{deadline: d, ok: ok, err: ctx.Err()}
 				if ctx.Err() != nil {
-					return phonenumbers.UpdateResult{}, phonenumbers.ErrUnavailable(ctx.Err())
+					return phonenumbers.UpdateResult{}, phonenumbers.UnavailableError(ctx.Err())
 				}
-				return phonenumbers.UpdateResult{}, phonenumbers.ErrNotFound()
+				return phonenumbers.UpdateResult{}, phonenumbers.NotFoundError()
 			}}
 			h, _ := newHandler(u, apigw.WithDeadlineMargin(tt.margin))
 			deadline := time.Now().Add(tt.remaining)

@@ -66,7 +66,7 @@ func TestInvokeAnswersMalformedEventsInTheEnvelope(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			updater := failWith(phonenumbers.ErrNotFound())
+			updater := failWith(phonenumbers.NotFoundError())
 			h, logs := newHandler(updater)
 			out, err := lambda.NewHandler(h).Invoke(context.Background(), []byte(tt.payload))
 			if err != nil {

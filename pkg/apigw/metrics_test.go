@@ -40,9 +40,9 @@ func TestRequestLogLineIsAnEMFDocument(t *testing.T) {
 		wantCalls   float64
 	}{
 		{"success", respondAfter(2, phonenumbers.UpdateResult{Principal: principal, PhoneNumber: phonenumbers.PhoneNumber{ID: numberID}}, nil), apigw.OutcomeOK, 2},
-		{"not found", respondAfter(2, phonenumbers.UpdateResult{Principal: principal}, phonenumbers.ErrNotFound()), apigw.CodeNotFound, 2},
-		{"unauthenticated without storage", respondAfter(0, phonenumbers.UpdateResult{}, phonenumbers.ErrUnauthenticated()), apigw.CodeUnauthorized, 0},
-		{"unavailable", respondAfter(3, phonenumbers.UpdateResult{Principal: principal}, phonenumbers.ErrUnavailable(errors.New("throttled"))), apigw.CodeServiceUnavailable, 3},
+		{"not found", respondAfter(2, phonenumbers.UpdateResult{Principal: principal}, phonenumbers.NotFoundError()), apigw.CodeNotFound, 2},
+		{"unauthenticated without storage", respondAfter(0, phonenumbers.UpdateResult{}, phonenumbers.UnauthenticatedError()), apigw.CodeUnauthorized, 0},
+		{"unavailable", respondAfter(3, phonenumbers.UpdateResult{Principal: principal}, phonenumbers.UnavailableError(errors.New("throttled"))), apigw.CodeServiceUnavailable, 3},
 		{"internal", respondAfter(1, phonenumbers.UpdateResult{Principal: principal}, errors.New("boom")), apigw.CodeInternal, 1},
 	}
 	for _, tt := range tests {
@@ -120,7 +120,7 @@ func TestRequestMetricsHaveNoPerCallerDimension(t *testing.T) {
 // dimension.
 func TestRequestLogLineOutsideLambdaCarriesNoMetrics(t *testing.T) {
 	t.Parallel()
-	h, logs := newHandler(failWith(phonenumbers.ErrNotFound()), apigw.WithFunctionName(""))
+	h, logs := newHandler(failWith(phonenumbers.NotFoundError()), apigw.WithFunctionName(""))
 	invoke(t, context.Background(), h, loadEvent(t, baseEvent))
 	var line map[string]any
 	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {

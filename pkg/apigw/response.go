@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -50,7 +49,7 @@ var outcomes = map[phonenumbers.Kind]outcome{
 	phonenumbers.KindCampaignNotActive:    {http.StatusConflict, CodeCampaignNotActive, ""},
 	phonenumbers.KindNotFound:             {http.StatusNotFound, CodeNotFound, ""},
 	phonenumbers.KindPreconditionFailed:   {http.StatusPreconditionFailed, CodePreconditionFailed, ""},
-	phonenumbers.KindUnavailable:          {http.StatusServiceUnavailable, CodeServiceUnavailable, "service temporarily unavailable, retry later"},
+	phonenumbers.KindUnavailable:          {http.StatusServiceUnavailable, CodeServiceUnavailable, phonenumbers.MessageUnavailable},
 	phonenumbers.KindInternal:             {http.StatusInternalServerError, CodeInternal, "internal error"},
 }
 
@@ -110,7 +109,7 @@ type PhoneNumberJSON struct {
 func NewPhoneNumberJSON(n phonenumbers.PhoneNumber) *PhoneNumberJSON {
 	var propagatedAt *string
 	if n.CarrierLineOptionPropagatedAt != nil {
-		s := formatTime(*n.CarrierLineOptionPropagatedAt)
+		s := phonenumbers.FormatTime(*n.CarrierLineOptionPropagatedAt)
 		propagatedAt = &s
 	}
 	return &PhoneNumberJSON{
@@ -125,12 +124,10 @@ func NewPhoneNumberJSON(n phonenumbers.PhoneNumber) *PhoneNumberJSON {
 		CarrierLineOptionPropagatedAt: propagatedAt,
 		SMSEnabled:                    n.SMSEnabled,
 		MMSEnabled:                    n.MMSEnabled,
-		CreatedAt:                     formatTime(n.CreatedAt),
-		UpdatedAt:                     formatTime(n.UpdatedAt),
+		CreatedAt:                     phonenumbers.FormatTime(n.CreatedAt),
+		UpdatedAt:                     phonenumbers.FormatTime(n.UpdatedAt),
 	}
 }
-
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // respond builds a response with the contract's headers around a JSON envelope.
 func respond(status int, requestID string, body Envelope) events.APIGatewayV2HTTPResponse {
@@ -151,7 +148,7 @@ func respond(status int, requestID string, body Envelope) events.APIGatewayV2HTT
 }
 
 // errorResponse renders err as the contract's error envelope.
-func errorResponse(requestID string, err error) (events.APIGatewayV2HTTPResponse, outcome) {
+func errorResponse(requestID string, err error) events.APIGatewayV2HTTPResponse {
 	o, details := outcomeOf(err)
 	body := &ErrorJSON{Code: o.code, Message: o.message, RequestID: requestID, Details: details}
 	resp := respond(o.status, requestID, Envelope{Error: body})
@@ -167,5 +164,5 @@ func errorResponse(requestID string, err error) (events.APIGatewayV2HTTPResponse
 		errors.As(err, &domainErr)
 		resp.Headers["ETag"] = etag(domainErr.CurrentVersion)
 	}
-	return resp, o
+	return resp
 }

@@ -54,7 +54,7 @@ func (s *Store) AttachCampaign(ctx context.Context, orgID string, current phonen
 	// One id for every attempt and every SDK retry of them: an attempt whose answer was lost but
 	// which was applied is recognised by it.
 	writeID := rand.Text()
-	writtenAt := formatTime(now)
+	writtenAt := phonenumbers.FormatTime(now)
 	for range maxAttachAttempts {
 		if err := ctx.Err(); err != nil {
 			return phonenumbers.PhoneNumber{}, storageError("attach campaign", err)
@@ -72,7 +72,7 @@ func (s *Store) AttachCampaign(ctx context.Context, orgID string, current phonen
 			written.Version = current.Version + 1
 			return written, nil
 		case !errors.As(err, &canceled):
-			return phonenumbers.PhoneNumber{}, storageError("attach campaign", err)
+			return phonenumbers.PhoneNumber{}, storageError(err)
 		}
 		reasons := canceled.CancellationReasons
 		if len(reasons) != len(in.TransactItems) {
@@ -94,7 +94,7 @@ func (s *Store) AttachCampaign(ctx context.Context, orgID string, current phonen
 		}
 		current = stored
 	}
-	return phonenumbers.PhoneNumber{}, phonenumbers.ErrUnavailable(fmt.Errorf("attach campaign: the number changed under each of %d attempts", maxAttachAttempts))
+	return phonenumbers.PhoneNumber{}, phonenumbers.UnavailableError(fmt.Errorf("attach campaign: the number changed under each of %d attempts", maxAttachAttempts))
 }
 
 // attachTransaction builds the TransactWriteItems of an attach: the campaign's ConditionCheck,
@@ -151,7 +151,7 @@ func cancellation(code string, cause error) error {
 	err := fmt.Errorf("attach campaign: cancelled (%s): %w", code, cause)
 	switch code {
 	case reasonTransactionConflict, reasonThrottling, reasonProvisionedThroughput, reasonRequestLimitExceeded:
-		return phonenumbers.ErrUnavailable(err)
+		return phonenumbers.UnavailableError(err)
 	}
 	return err
 }

@@ -3,7 +3,6 @@ package dynamostore
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -13,16 +12,17 @@ import (
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 )
 
-// storageError wraps a failed DynamoDB call with what the store was doing. Failures that a later
-// retry may cure (throttling, 5xx, connection errors, write conflicts with another writer's
-// transaction, retries or the deadline exhausted) become
-// phonenumbers.KindUnavailable, so that clients get a 503 with Retry-After rather than a 500.
-func storageError(op string, err error) error {
-	wrapped := fmt.Errorf("%s: %w", op, err)
+// storageError classifies a failed DynamoDB call. Failures that a later retry may cure
+// (throttling, 5xx, connection errors, write conflicts with another writer's transaction, retries
+// or the deadline exhausted) become phonenumbers.KindUnavailable, so that clients get a 503 with
+// Retry-After rather than a 500. It adds no words: the SDK's error already names the operation,
+// and the domain, which calls the store, says what it was doing ("update phone number 123: ..."),
+// so that each layer adds its context once.
+func storageError(err error) error {
 	if isTransient(err) {
-		return phonenumbers.ErrUnavailable(wrapped)
+		return phonenumbers.UnavailableError(err)
 	}
-	return wrapped
+	return err
 }
 
 // isTransient uses the SDK's own classification of retryable and throttling errors, so that the

@@ -192,7 +192,7 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := phoneNumberUpdate(testOrgID, tt.changes, tt.cond, "write-1", formatTime(testNow))
+			req, err := phoneNumberUpdate(testOrgID, tt.changes, tt.cond, "write-1", phonenumbers.FormatTime(testNow))
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}
@@ -236,7 +236,7 @@ func TestVersionConditionRefusesMoreVersionsThanItCanName(t *testing.T) {
 	t.Parallel()
 	versions := make([]int64, phonenumbers.MaxPreconditionTags+1)
 	_, err := phoneNumberUpdate(testOrgID, []phonenumbers.Change{{Field: phonenumbers.FieldLabel}},
-		phonenumbers.NewPrecondition(false, versions...), "write-1", formatTime(testNow))
+		phonenumbers.NewPrecondition(false, versions...), "write-1", phonenumbers.FormatTime(testNow))
 	if err == nil {
 		t.Error("got no error for an If-Match of more versions than the condition can name, want one")
 	}
@@ -273,7 +273,7 @@ func TestUpdateWritesUpdatedAtInUTC(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := formatTime(tt.now); got != tt.want {
+			if got := phonenumbers.FormatTime(tt.now); got != tt.want {
 				t.Errorf("got updated_at %s, want %s", got, tt.want)
 			}
 		})
@@ -335,12 +335,20 @@ func TestIsTransient(t *testing.T) {
 			if tt.want {
 				wantKind = phonenumbers.KindUnavailable
 			}
-			err := storageError("update phone number", tt.err)
+			err := storageError(tt.err)
 			if got := phonenumbers.KindOf(err); got != wantKind {
 				t.Errorf("got storageError kind %v, want %v", got, wantKind)
 			}
 			if !errors.Is(err, tt.err) {
 				t.Errorf("got storageError %v, want it to wrap %v", err, tt.err)
+			}
+			// The store adds no words of its own: the domain says what it was doing.
+			wantText := tt.err.Error()
+			if tt.want {
+				wantText = "unavailable: " + phonenumbers.MessageUnavailable + ": " + wantText
+			}
+			if err.Error() != wantText {
+				t.Errorf("got storageError text %q, want %q", err.Error(), wantText)
 			}
 		})
 	}
@@ -366,7 +374,7 @@ func TestAttachExpressions(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := pinnedPhoneNumberUpdate(testOrgID, changes, tt.readVersion, "write-1", formatTime(testNow))
+			req, err := pinnedPhoneNumberUpdate(testOrgID, changes, tt.readVersion, "write-1", phonenumbers.FormatTime(testNow))
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}

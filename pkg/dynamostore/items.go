@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -16,18 +17,16 @@ import (
 // request's CPU and 23 allocations), and every type check in plain sight. A stored attribute of a
 // type the code does not read is a corrupt item, reported as an error, never read as a zero value.
 
-// TimeLayout is how timestamps are stored and returned: RFC 3339 in UTC, to the second.
-const TimeLayout = time.RFC3339
-
-// NewAPIKeyItem returns the item storing key under the hash of its secret. Scopes are a string
-// set; an empty label and a nil RevokedAt are absent attributes.
-func NewAPIKeyItem(key phonenumbers.APIKey, secretHash string) map[string]types.AttributeValue {
+// NewAPIKeyItem returns the item storing key for its secret: under the secret's hash, with the
+// secret's prefix (key.Prefix is not used), and never the secret itself. Scopes are a string set;
+// an empty label and a nil RevokedAt are absent attributes. Local tooling seeds keys with it.
+func NewAPIKeyItem(key phonenumbers.APIKey, secret phonenumbers.Secret) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
-		APIKeysHashKey: stringValue(secretHash),
+		APIKeysHashKey: stringValue(phonenumbers.HashSecret(secret)),
 		attrID:         stringValue(key.ID),
 		attrOrgID:      stringValue(key.OrgID),
-		attrPrefix:     stringValue(key.Prefix),
-		attrCreatedAt:  stringValue(formatTime(key.CreatedAt)),
+		attrPrefix:     stringValue(phonenumbers.KeyPrefix(secret)),
+		attrCreatedAt:  stringValue(phonenumbers.FormatTime(key.CreatedAt)),
 	}
 	if len(key.Scopes) > 0 {
 		item[attrScopes] = &types.AttributeValueMemberSS{Value: slices.Clone(key.Scopes)}
@@ -36,7 +35,7 @@ func NewAPIKeyItem(key phonenumbers.APIKey, secretHash string) map[string]types.
 		item[attrLabel] = stringValue(key.Label)
 	}
 	if key.RevokedAt != nil {
-		item[attrRevokedAt] = stringValue(formatTime(*key.RevokedAt))
+		item[attrRevokedAt] = stringValue(phonenumbers.FormatTime(*key.RevokedAt))
 	}
 	return item
 }
@@ -60,8 +59,8 @@ func NewPhoneNumberItem(n phonenumbers.PhoneNumber) map[string]types.AttributeVa
 		attrNumberType: stringValue(string(n.NumberType)),
 		attrSMSEnabled: &types.AttributeValueMemberBOOL{Value: n.SMSEnabled},
 		attrMMSEnabled: &types.AttributeValueMemberBOOL{Value: n.MMSEnabled},
-		attrCreatedAt:  stringValue(formatTime(n.CreatedAt)),
-		attrUpdatedAt:  stringValue(formatTime(n.UpdatedAt)),
+		attrCreatedAt:  stringValue(phonenumbers.FormatTime(n.CreatedAt)),
+		attrUpdatedAt:  stringValue(phonenumbers.FormatTime(n.UpdatedAt)),
 	}
 	optional := func(name string, s *string) {
 		if s != nil {
@@ -262,13 +261,11 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), err
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
-
 func formatOptionalTime(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	s := formatTime(*t)
+	s := phonenumbers.FormatTime(*t)
 	return &s
 }
 
@@ -276,29 +273,8 @@ func stringValue(s string) *types.AttributeValueMemberS {
 	return &types.AttributeValueMemberS{Value: s}
 }
 
-// typeName names an attribute value's DynamoDB type, for error messages.
+// typeName names an attribute value's DynamoDB type, for error messages: S for
+// *types.AttributeValueMemberS, and so on; the Go type for anything else.
 func typeName(v types.AttributeValue) string {
-	switch v.(type) {
-	case *types.AttributeValueMemberS:
-		return "S"
-	case *types.AttributeValueMemberN:
-		return "N"
-	case *types.AttributeValueMemberB:
-		return "B"
-	case *types.AttributeValueMemberBOOL:
-		return "BOOL"
-	case *types.AttributeValueMemberNULL:
-		return "NULL"
-	case *types.AttributeValueMemberSS:
-		return "SS"
-	case *types.AttributeValueMemberNS:
-		return "NS"
-	case *types.AttributeValueMemberBS:
-		return "BS"
-	case *types.AttributeValueMemberL:
-		return "L"
-	case *types.AttributeValueMemberM:
-		return "M"
-	}
-	return fmt.Sprintf("%T", v)
+	return strings.TrimPrefix(fmt.Sprintf("%T", v), "*types.AttributeValueMember")
 }

@@ -38,35 +38,32 @@ func New(db API, tables Tables) *Store {
 // FindAPIKey reads the key stored under secretHash. The read is strongly consistent so that a
 // revocation is honoured from the moment it is written.
 func (s *Store) FindAPIKey(ctx context.Context, secretHash string) (phonenumbers.APIKey, error) {
-	item, err := s.getItem(ctx, s.tables.APIKeys, APIKeysHashKey, secretHash)
-	if err != nil {
-		return phonenumbers.APIKey{}, storageError("get api key", err)
-	}
-	if item == nil {
-		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
-	}
-	key, err := decodeAPIKey(item)
-	if err != nil {
-		return phonenumbers.APIKey{}, fmt.Errorf("decode api key: %w", err)
-	}
-	return key, nil
+	// The hash stays out of the error: it would let a log reader test guesses of the secret.
+	return findItem(ctx, s, s.tables.APIKeys, APIKeysHashKey, secretHash, "api key", decodeAPIKey)
 }
 
 // FindCampaign reads the campaign with the given id, whatever its organization: the caller
 // compares organizations.
 func (s *Store) FindCampaign(ctx context.Context, id string) (phonenumbers.Campaign, error) {
-	item, err := s.getItem(ctx, s.tables.Campaigns, CampaignsHashKey, id)
+	return findItem(ctx, s, s.tables.Campaigns, CampaignsHashKey, id, "campaign "+id, decodeCampaign)
+}
+
+// findItem reads the item key of table and decodes it; a missing item is NotFound. what names
+// the item in a decoding error.
+func findItem[T any](ctx context.Context, s *Store, table, hashKey, key, what string, decode func(map[string]types.AttributeValue) (T, error)) (T, error) {
+	var zero T
+	item, err := s.getItem(ctx, table, hashKey, key)
 	if err != nil {
-		return phonenumbers.Campaign{}, storageError("get campaign "+id, err)
+		return zero, storageError(err)
 	}
 	if item == nil {
-		return phonenumbers.Campaign{}, phonenumbers.ErrNotFound()
+		return zero, phonenumbers.NotFoundError()
 	}
-	c, err := decodeCampaign(item)
+	v, err := decode(item)
 	if err != nil {
-		return phonenumbers.Campaign{}, fmt.Errorf("decode campaign %s: %w", id, err)
+		return zero, fmt.Errorf("decode %s: %w", what, err)
 	}
-	return c, nil
+	return v, nil
 }
 
 // FindPhoneNumber reads the phone number id with a strongly consistent read, whatever its
@@ -75,7 +72,7 @@ func (s *Store) FindCampaign(ctx context.Context, id string) (phonenumbers.Campa
 func (s *Store) FindPhoneNumber(ctx context.Context, id string) (phonenumbers.PhoneNumber, error) {
 	item, err := s.getItem(ctx, s.tables.PhoneNumbers, PhoneNumbersHashKey, id)
 	if err != nil {
-		return phonenumbers.PhoneNumber{}, storageError("get phone number", err)
+		return phonenumbers.PhoneNumber{}, storageError(err)
 	}
 	owner, err := ownerOf(item)
 	if err != nil {
@@ -106,7 +103,7 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	if len(changes) == 0 {
 		item, err := s.getItem(ctx, s.tables.PhoneNumbers, PhoneNumbersHashKey, id)
 		if err != nil {
-			return phonenumbers.PhoneNumber{}, storageError("get phone number", err)
+			return phonenumbers.PhoneNumber{}, storageError(err)
 		}
 		return notWritten(item, orgID, patch, cond, "")
 	}
@@ -117,7 +114,7 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	// A fresh id per call; the SDK's retries of the call resend the same input, so a retry whose
 	// first attempt was applied finds this id on the item.
 	writeID := rand.Text()
-	expr, err := phoneNumberUpdate(orgID, changes, cond, writeID, formatTime(now))
+	expr, err := phoneNumberUpdate(orgID, changes, cond, writeID, phonenumbers.FormatTime(now))
 	if err != nil {
 		return phonenumbers.PhoneNumber{}, fmt.Errorf("build update expression: %w", err)
 	}
@@ -136,7 +133,7 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	case errors.As(err, &conditionFailed):
 		return notWritten(conditionFailed.Item, orgID, patch, cond, writeID)
 	case err != nil:
-		return phonenumbers.PhoneNumber{}, storageError("update phone number", err)
+		return phonenumbers.PhoneNumber{}, storageError(err)
 	}
 	number, err := decodePhoneNumber(out.Attributes)
 	if err != nil {
@@ -172,7 +169,7 @@ func decide(item map[string]types.AttributeValue, orgID string, patch phonenumbe
 		return phonenumbers.PhoneNumber{}, false, err
 	}
 	if owner != orgID {
-		return phonenumbers.PhoneNumber{}, false, phonenumbers.ErrNotFound()
+		return phonenumbers.PhoneNumber{}, false, phonenumbers.NotFoundError()
 	}
 	number, err = decodePhoneNumber(item)
 	if err != nil {
@@ -195,12 +192,12 @@ func decide(item map[string]types.AttributeValue, orgID string, patch phonenumbe
 // item can be observed.
 func ownerOf(item map[string]types.AttributeValue) (string, error) {
 	if item == nil {
-		return "", phonenumbers.ErrNotFound()
+		return "", phonenumbers.NotFoundError()
 	}
 	owner, _ := item[attrOrgID].(*types.AttributeValueMemberS)
 	id, _ := item[attrID].(*types.AttributeValueMemberS)
 	if owner == nil || owner.Value == "" || id == nil || id.Value == "" {
-		notFound := phonenumbers.ErrNotFound()
+		notFound := phonenumbers.NotFoundError()
 		notFound.Err = errors.New("corrupt phone number item: no id or organization")
 		return "", notFound
 	}

@@ -102,6 +102,13 @@ func HashSecret(secret Secret) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// KeyPrefix returns the part of secret stored in clear with its key: its first KeyPrefixLength
+// characters.
+func KeyPrefix(secret Secret) string {
+	s := secret.Reveal()
+	return s[:min(len(s), KeyPrefixLength)]
+}
+
 // APIKey is the stored record of an API key. The secret itself is never stored: only its hash,
 // which the storage layer keys the record by, and its first KeyPrefixLength characters.
 type APIKey struct {
@@ -140,7 +147,7 @@ type APIKeyFinder interface {
 
 // Authenticate returns the principal of the key whose secret is secret, read through keys. It
 // caches nothing, so a revocation takes effect on the next request. An unknown key and a revoked
-// key fail through the same branch with the same error, ErrUnauthenticated; a storage failure
+// key fail through the same branch with the same error, UnauthenticatedError; a storage failure
 // keeps its own kind, so that an outage is a 503 and not a 401.
 //
 // A key record without an id or an organization is corrupt: it would act for nobody, or write
@@ -153,10 +160,10 @@ func Authenticate(ctx context.Context, keys APIKeyFinder, secret Secret) (Princi
 		return Principal{}, fmt.Errorf("find api key: %w", err)
 	}
 	if err != nil || key.RevokedAt != nil {
-		return Principal{}, ErrUnauthenticated()
+		return Principal{}, UnauthenticatedError()
 	}
 	if key.ID == "" || key.OrgID == "" {
-		refused := ErrUnauthenticated()
+		refused := UnauthenticatedError()
 		refused.Err = fmt.Errorf("api key record (id %q, org_id %q): %w: empty id or org_id", key.ID, key.OrgID, ErrCorruptRecord)
 		return Principal{}, refused
 	}

@@ -11,11 +11,11 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 const (
@@ -81,33 +81,17 @@ func TestHashSecretCoversTheWholeSecret(t *testing.T) {
 	}
 }
 
-// fakeKeyFinder serves keys by hash from a map, or fails every lookup with err.
-type fakeKeyFinder struct {
-	err error
-
-	mu     sync.Mutex
-	keys   map[string]phonenumbers.APIKey
-	hashes []string
-}
-
-func (f *fakeKeyFinder) FindAPIKey(_ context.Context, hash string) (phonenumbers.APIKey, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.hashes = append(f.hashes, hash)
-	if f.err != nil {
-		return phonenumbers.APIKey{}, f.err
+// keyStore holds each key under the hash of its secret (the map's key), and fails every lookup
+// with err when that is set.
+func keyStore(bySecret map[string]phonenumbers.APIKey, err error) *phonenumberstest.MemStore {
+	m := phonenumberstest.NewMemStore()
+	for secret, key := range bySecret {
+		m.PutAPIKey(key, secret)
 	}
-	key, ok := f.keys[hash]
-	if !ok {
-		return phonenumbers.APIKey{}, phonenumbers.ErrNotFound()
+	if err != nil {
+		m.BeforeFindAPIKey = func(context.Context, string) error { return err }
 	}
-	return key, nil
-}
-
-func (f *fakeKeyFinder) set(hash string, key phonenumbers.APIKey) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.keys[hash] = key
+	return m
 }
 
 func activeKey() phonenumbers.APIKey {
@@ -132,33 +116,33 @@ func TestAuthenticate(t *testing.T) {
 	cause := errors.New("dynamodb: throttled")
 	tests := []struct {
 		name     string
-		stored   map[string]phonenumbers.APIKey
+		stored   map[string]phonenumbers.APIKey // by secret
 		findErr  error
 		want     phonenumbers.Principal
 		wantKind phonenumbers.Kind // checked only when wantErr
 		wantErr  bool
 	}{
 		{name: "active key maps to its principal",
-			stored: map[string]phonenumbers.APIKey{secretHash: activeKey()},
+			stored: map[string]phonenumbers.APIKey{secret: activeKey()},
 			want: phonenumbers.Principal{
 				KeyID:  "5c0ffee0-0000-4000-8000-000000000001",
 				OrgID:  "0b1c2d3e-4f50-4617-8a9b-acbdcedf0011",
 				Scopes: []string{"numbers:read", phonenumbers.ScopeNumbersWrite},
 			}},
 		{name: "key without scopes authenticates with none",
-			stored: map[string]phonenumbers.APIKey{secretHash: func() phonenumbers.APIKey { k := activeKey(); k.Scopes = nil; return k }()},
+			stored: map[string]phonenumbers.APIKey{secret: func() phonenumbers.APIKey { k := activeKey(); k.Scopes = nil; return k }()},
 			want:   phonenumbers.Principal{KeyID: "5c0ffee0-0000-4000-8000-000000000001", OrgID: "0b1c2d3e-4f50-4617-8a9b-acbdcedf0011"}},
 		{name: "unknown key is unauthenticated",
-			stored:  map[string]phonenumbers.APIKey{prefixHash: activeKey()},
+			stored:  map[string]phonenumbers.APIKey{phonenumbers.SecretPrefix: activeKey()}, // under prefixHash
 			wantErr: true, wantKind: phonenumbers.KindUnauthenticated},
 		{name: "revoked key is unauthenticated",
-			stored:  map[string]phonenumbers.APIKey{secretHash: revokedKey(time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC))},
+			stored:  map[string]phonenumbers.APIKey{secret: revokedKey(time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC))},
 			wantErr: true, wantKind: phonenumbers.KindUnauthenticated},
 		{name: "key revoked with a future timestamp is unauthenticated",
-			stored:  map[string]phonenumbers.APIKey{secretHash: revokedKey(time.Now().Add(24 * time.Hour))},
+			stored:  map[string]phonenumbers.APIKey{secret: revokedKey(time.Now().Add(24 * time.Hour))},
 			wantErr: true, wantKind: phonenumbers.KindUnauthenticated},
 		{name: "unavailable storage stays unavailable, not unauthenticated",
-			findErr: phonenumbers.ErrUnavailable(cause),
+			findErr: phonenumbers.UnavailableError(cause),
 			wantErr: true, wantKind: phonenumbers.KindUnavailable},
 		{name: "unexpected storage error is internal, not unauthenticated",
 			findErr: cause,
@@ -167,11 +151,11 @@ func TestAuthenticate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			finder := &fakeKeyFinder{keys: tt.stored, err: tt.findErr}
+			finder := keyStore(tt.stored, tt.findErr)
 			got, err := phonenumbers.Authenticate(context.Background(), finder, phonenumbers.NewSecret(secret))
 
-			if wantHashes := []string{secretHash}; !reflect.DeepEqual(finder.hashes, wantHashes) {
-				t.Errorf("got lookups by %q, want exactly one by the secret's hash %q", finder.hashes, wantHashes)
+			if hashes, wantHashes := finder.Calls().APIKeyHashes, []string{secretHash}; !reflect.DeepEqual(hashes, wantHashes) {
+				t.Errorf("got lookups by %q, want exactly one by the secret's hash %q", hashes, wantHashes)
 			}
 			if !tt.wantErr {
 				if err != nil {
@@ -206,11 +190,11 @@ func TestAuthenticate(t *testing.T) {
 func TestUnknownAndRevokedKeysFailIdentically(t *testing.T) {
 	t.Parallel()
 	authenticate := func(keys map[string]phonenumbers.APIKey) error {
-		_, err := phonenumbers.Authenticate(context.Background(), &fakeKeyFinder{keys: keys}, phonenumbers.NewSecret(secret))
+		_, err := phonenumbers.Authenticate(context.Background(), keyStore(keys, nil), phonenumbers.NewSecret(secret))
 		return err
 	}
 	unknown := authenticate(map[string]phonenumbers.APIKey{})
-	revoked := authenticate(map[string]phonenumbers.APIKey{secretHash: revokedKey(time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC))})
+	revoked := authenticate(map[string]phonenumbers.APIKey{secret: revokedKey(time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC))})
 
 	if unknown == nil || revoked == nil {
 		t.Fatalf("got errors %v and %v, want both to fail", unknown, revoked)
@@ -221,7 +205,7 @@ func TestUnknownAndRevokedKeysFailIdentically(t *testing.T) {
 	if unknown.Error() != revoked.Error() {
 		t.Errorf("got messages %q and %q, want them identical", unknown.Error(), revoked.Error())
 	}
-	if want := phonenumbers.ErrUnauthenticated(); !reflect.DeepEqual(unknown, want) {
+	if want := phonenumbers.UnauthenticatedError(); !reflect.DeepEqual(unknown, want) {
 		t.Errorf("got %#v, want %#v", unknown, want)
 	}
 }
@@ -232,7 +216,7 @@ func TestUnknownAndRevokedKeysFailIdentically(t *testing.T) {
 // the log, never by the secret or its hash.
 func TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing(t *testing.T) {
 	t.Parallel()
-	unknownErr := phonenumbers.ErrUnauthenticated()
+	unknownErr := phonenumbers.UnauthenticatedError()
 	tests := []struct {
 		name    string
 		edit    func(k *phonenumbers.APIKey)
@@ -251,7 +235,7 @@ func TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing(t *testing.T) {
 			t.Parallel()
 			key := activeKey()
 			tt.edit(&key)
-			got, err := phonenumbers.Authenticate(context.Background(), &fakeKeyFinder{keys: map[string]phonenumbers.APIKey{secretHash: key}}, phonenumbers.NewSecret(secret))
+			got, err := phonenumbers.Authenticate(context.Background(), keyStore(map[string]phonenumbers.APIKey{secret: key}, nil), phonenumbers.NewSecret(secret))
 			if err == nil {
 				t.Fatalf("got principal %+v, want the key refused", got)
 			}
@@ -280,7 +264,7 @@ func TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing(t *testing.T) {
 // TestRevocationTakesEffectOnTheNextRequest shows that nothing is cached between calls.
 func TestRevocationTakesEffectOnTheNextRequest(t *testing.T) {
 	t.Parallel()
-	finder := &fakeKeyFinder{keys: map[string]phonenumbers.APIKey{secretHash: activeKey()}}
+	finder := keyStore(map[string]phonenumbers.APIKey{secret: activeKey()}, nil)
 	s := phonenumbers.NewSecret(secret)
 
 	steps := []struct {
@@ -292,13 +276,13 @@ func TestRevocationTakesEffectOnTheNextRequest(t *testing.T) {
 		{name: "revoked key is refused on the very next call", stored: revokedKey(time.Date(2026, 4, 26, 13, 0, 0, 0, time.UTC)), wantErr: true},
 	}
 	for _, step := range steps {
-		finder.set(secretHash, step.stored)
+		finder.PutAPIKey(step.stored, secret)
 		_, err := phonenumbers.Authenticate(context.Background(), finder, s)
 		if gotErr := err != nil; gotErr != step.wantErr {
 			t.Errorf("%s: got error %v, want error=%v", step.name, err, step.wantErr)
 		}
 	}
-	if got := len(finder.hashes); got != len(steps) {
+	if got := len(finder.Calls().APIKeyHashes); got != len(steps) {
 		t.Errorf("got %d storage reads for %d calls, want one per call", got, len(steps))
 	}
 }
@@ -441,6 +425,7 @@ func TestSecretNeverPrintsItsValue(t *testing.T) {
 		wantText string // a fragment the output must contain, "" for none
 	}{
 		{name: "fmt %v", output: fmt.Sprintf("%v", secret), wantText: "[redacted]"},
+		//lint:ignore S1025 the point: what fmt's %s verb prints, not what String returns
 		{name: "fmt %s", output: fmt.Sprintf("%s", secret), wantText: "[redacted]"},
 		{name: "fmt %+v", output: fmt.Sprintf("%+v", secret), wantText: "[redacted]"},
 		{name: "fmt %#v", output: fmt.Sprintf("%#v", secret), wantText: "[redacted]"},

@@ -119,21 +119,25 @@ const (
 	msgNotFound          = "not found"
 )
 
-// ErrUnauthenticated is returned for every authentication failure, whatever its cause, so that
+// MessageUnavailable is the one message clients get when storage is unavailable: it says to retry
+// and nothing about the cause.
+const MessageUnavailable = "service temporarily unavailable, retry later"
+
+// UnauthenticatedError is returned for every authentication failure, whatever its cause, so that
 // no response reveals which check failed.
-func ErrUnauthenticated() *Error {
+func UnauthenticatedError() *Error {
 	return &Error{Kind: KindUnauthenticated, Message: msgUnauthenticated}
 }
 
-// ErrNotFound is returned when a phone number does not exist or belongs to another organization:
+// NotFoundError is returned when a phone number does not exist or belongs to another organization:
 // the two are deliberately the same error.
-func ErrNotFound() *Error {
+func NotFoundError() *Error {
 	return &Error{Kind: KindNotFound, Message: msgNotFound}
 }
 
-// ErrUnavailable wraps a storage failure that retrying later may cure.
-func ErrUnavailable(cause error) *Error {
-	return &Error{Kind: KindUnavailable, Message: "service temporarily unavailable, retry later", Err: cause}
+// UnavailableError wraps a storage failure that retrying later may cure.
+func UnavailableError(cause error) *Error {
+	return &Error{Kind: KindUnavailable, Message: MessageUnavailable, Err: cause}
 }
 
 // validationError returns a 422-style error with one entry per failing field.

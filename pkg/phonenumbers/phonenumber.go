@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// FormatTime writes t as the API returns and storage keeps every timestamp: RFC 3339, in UTC, to
+// the second.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
 // NumberType is the kind of number, as sold to the customer.
 type NumberType string
 

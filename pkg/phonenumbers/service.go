@@ -92,7 +92,7 @@ func (s *Service) UpdatePhoneNumber(ctx context.Context, req UpdateRequest) (Upd
 	var result UpdateResult
 	if !req.Secret.wellFormed() {
 		// A malformed header or secret is refused before any storage read.
-		return result, ErrUnauthenticated()
+		return result, UnauthenticatedError()
 	}
 	input, inputErr := ParseUpdateInput(req)
 
@@ -156,7 +156,7 @@ func (s *Service) attachCampaign(ctx context.Context, orgID string, input Update
 	case current.OrgID != "" && current.OrgID != orgID:
 		// Another organization's number, even one that does not decode, is not found, exactly
 		// like a missing one.
-		return PhoneNumber{}, ErrNotFound()
+		return PhoneNumber{}, NotFoundError()
 	case err != nil:
 		return PhoneNumber{}, err
 	case !input.Precondition.Matches(current.Version):

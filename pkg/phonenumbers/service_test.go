@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 const (
@@ -27,166 +27,51 @@ const testTimeout = 5 * time.Second
 
 var validSecret = "am_live_" + random(40)
 
-// fakeKeys answers every key lookup with the key of a fixed principal, or with a fixed error.
-// When waitFor is set, FindAPIKey blocks until that channel closes (or gives up after
-// testTimeout, failing the call). It closes called, when set, on entry.
-type fakeKeys struct {
-	principal phonenumbers.Principal
-	err       error
-	waitFor   <-chan struct{}
-	called    chan struct{}
-
-	mu     sync.Mutex
-	calls  int
-	hashes []string
-}
-
-func (f *fakeKeys) FindAPIKey(ctx context.Context, secretHash string) (phonenumbers.APIKey, error) {
-	f.mu.Lock()
-	f.calls++
-	f.hashes = append(f.hashes, secretHash)
-	if f.called != nil && f.calls == 1 {
-		close(f.called)
-	}
-	f.mu.Unlock()
-	if f.waitFor != nil {
-		select {
-		case <-f.waitFor:
-		case <-time.After(testTimeout):
-			return phonenumbers.APIKey{}, errors.New("fake key finder: campaign lookup did not start while the key lookup was in flight")
+// storage returns a MemStore for one case. keyErr, campaignErr and numberErr say how each lookup
+// fails: nil, and the data is there (the caller's key for principal, campaign c when it has an id,
+// storedNumber()); a NotFound error, and it is not; any other error, and the lookup fails with it.
+func storage(principal phonenumbers.Principal, keyErr error, c phonenumbers.Campaign, campaignErr, numberErr error) *phonenumberstest.MemStore {
+	m := phonenumberstest.NewMemStore()
+	put := func(err error, store func(), fail *func() error) {
+		switch {
+		case err == nil:
+			store()
+		case phonenumbers.KindOf(err) != phonenumbers.KindNotFound:
+			*fail = func() error { return err }
 		}
 	}
-	if f.err != nil {
-		return phonenumbers.APIKey{}, f.err
-	}
-	return phonenumbers.APIKey{ID: f.principal.KeyID, OrgID: f.principal.OrgID, Scopes: f.principal.Scopes}, nil
-}
-
-func (f *fakeKeys) callCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
-// fakeCampaigns answers with a fixed campaign or error and closes called on its first call.
-type fakeCampaigns struct {
-	campaign phonenumbers.Campaign
-	err      error
-	// block, when set, makes FindCampaign wait for its context to end and report through
-	// cancelled whether it did.
-	block     bool
-	cancelled chan bool
-	// waitFor, when set, makes FindCampaign wait for that channel to close before answering.
-	waitFor <-chan struct{}
-
-	mu     sync.Mutex
-	calls  int
-	ids    []string
-	once   sync.Once
-	called chan struct{}
-}
-
-func newFakeCampaigns(c phonenumbers.Campaign, err error) *fakeCampaigns {
-	return &fakeCampaigns{campaign: c, err: err, called: make(chan struct{})}
-}
-
-func (f *fakeCampaigns) FindCampaign(ctx context.Context, id string) (phonenumbers.Campaign, error) {
-	f.mu.Lock()
-	f.calls++
-	f.ids = append(f.ids, id)
-	f.mu.Unlock()
-	f.once.Do(func() { close(f.called) })
-	if f.waitFor != nil {
-		select {
-		case <-f.waitFor:
-		case <-time.After(testTimeout):
-			return phonenumbers.Campaign{}, errors.New("fake campaign finder: key lookup did not start while the campaign lookup was in flight")
+	var keyFails, campaignFails, numberFails func() error
+	put(keyErr, func() {
+		m.PutAPIKey(phonenumbers.APIKey{ID: principal.KeyID, OrgID: principal.OrgID, Scopes: principal.Scopes}, validSecret)
+	}, &keyFails)
+	put(campaignErr, func() {
+		if c.ID != "" {
+			m.PutCampaign(c)
 		}
+	}, &campaignFails)
+	put(numberErr, func() { m.PutPhoneNumber(storedNumber()) }, &numberFails)
+	if keyFails != nil {
+		m.BeforeFindAPIKey = func(context.Context, string) error { return keyFails() }
 	}
-	if f.block {
-		select {
-		case <-ctx.Done():
-			f.cancelled <- true
-		case <-time.After(testTimeout):
-			f.cancelled <- false
-		}
-		return phonenumbers.Campaign{}, ctx.Err()
+	if campaignFails != nil {
+		m.BeforeFindCampaign = func(context.Context, string) error { return campaignFails() }
 	}
-	return f.campaign, f.err
-}
-
-func (f *fakeCampaigns) callCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
-// fakeNumbers records the write it is asked for and answers every call, read or write, with a
-// fixed number or error. When waitFor is set, FindPhoneNumber waits for that channel to close (or
-// gives up after testTimeout, failing the call); it closes readCalled, when set, on entry.
-type fakeNumbers struct {
-	number     phonenumbers.PhoneNumber
-	err        error
-	waitFor    <-chan struct{}
-	readCalled chan struct{}
-
-	mu      sync.Mutex
-	reads   int
-	calls   int // writes: UpdatePhoneNumber and AttachCampaign
-	attach  bool
-	org     string
-	id      string
-	patch   phonenumbers.Patch
-	cond    phonenumbers.Precondition
-	current phonenumbers.PhoneNumber
-	now     time.Time
-}
-
-func (f *fakeNumbers) UpdatePhoneNumber(_ context.Context, org, id string, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	f.org, f.id, f.patch, f.cond, f.now = org, id, patch, cond, now
-	return f.number, f.err
-}
-
-func (f *fakeNumbers) FindPhoneNumber(_ context.Context, id string) (phonenumbers.PhoneNumber, error) {
-	f.mu.Lock()
-	f.reads++
-	f.id = id
-	if f.readCalled != nil && f.reads == 1 {
-		close(f.readCalled)
+	if numberFails != nil {
+		// Every call about the number fails: the read of a campaign patch, and either write.
+		m.BeforeFindPhoneNumber = func(context.Context, string) error { return numberFails() }
+		m.BeforeUpdatePhoneNumber = func(context.Context, phonenumberstest.Update) error { return numberFails() }
+		m.BeforeAttachCampaign = func(context.Context, phonenumberstest.Update) error { return numberFails() }
 	}
-	f.mu.Unlock()
-	if f.waitFor != nil {
-		select {
-		case <-f.waitFor:
-		case <-time.After(testTimeout):
-			return phonenumbers.PhoneNumber{}, errors.New("fake numbers: key lookup did not start while the number read was in flight")
-		}
-	}
-	return f.number, f.err
+	return m
 }
 
-func (f *fakeNumbers) AttachCampaign(_ context.Context, org string, current phonenumbers.PhoneNumber, patch phonenumbers.Patch, cond phonenumbers.Precondition, now time.Time) (phonenumbers.PhoneNumber, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	f.attach = true
-	f.org, f.current, f.patch, f.cond, f.now = org, current, patch, cond, now
-	return f.number, f.err
+// writerStorage holds the writer's key, an ACTIVE campaign of its organization and the number.
+func writerStorage() *phonenumberstest.MemStore {
+	return storage(writer, nil, campaign(orgID, phonenumbers.CampaignActive), nil, nil)
 }
 
-func (f *fakeNumbers) readCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.reads
-}
-
-func (f *fakeNumbers) callCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
+func newService(m *phonenumberstest.MemStore) *phonenumbers.Service {
+	return phonenumbers.NewService(m, m, m, nil)
 }
 
 var (
@@ -243,16 +128,16 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 	}{
 		{name: "unknown key is 401 even with every other check failing",
 			req:     badTransport("bad", unsupportedMediaType),
-			authErr: phonenumbers.ErrNotFound(), want: &unauthenticated},
+			authErr: phonenumbers.NotFoundError(), want: &unauthenticated},
 		{name: "unknown key is 401 before campaign not found",
 			req:     validRequest(withCampaign),
-			authErr: phonenumbers.ErrNotFound(), campaignErr: phonenumbers.ErrNotFound(), want: &unauthenticated},
+			authErr: phonenumbers.NotFoundError(), campaignErr: phonenumbers.NotFoundError(), want: &unauthenticated},
 		{name: "missing scope is 403 before bad id",
 			req:           badTransport("bad", unsupportedMediaType),
 			authPrincipal: readOnly, want: &forbidden, wantPrincipal: true},
 		{name: "missing scope is 403 before campaign not found",
 			req:           validRequest(withCampaign),
-			authPrincipal: readOnly, campaignErr: phonenumbers.ErrNotFound(), want: &forbidden, wantPrincipal: true},
+			authPrincipal: readOnly, campaignErr: phonenumbers.NotFoundError(), want: &forbidden, wantPrincipal: true},
 		{name: "key with no scopes is 403",
 			req:           validRequest(`{}`),
 			authPrincipal: phonenumbers.Principal{KeyID: keyID, OrgID: orgID}, want: &forbidden, wantPrincipal: true},
@@ -276,11 +161,11 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 			authPrincipal: writer, want: ptrTo(invalidInput(`unsupported member "number"; ` + updatableList)), wantPrincipal: true},
 		{name: "bad field values are 422 before any campaign lookup",
 			req:           validRequest(`{"campaign_id":"` + campaignID + `","label":5}`),
-			authPrincipal: writer, campaignErr: phonenumbers.ErrNotFound(),
+			authPrincipal: writer, campaignErr: phonenumbers.NotFoundError(),
 			want: ptrTo(fieldErrors(map[string]string{"label": "must be a string or null"})), wantPrincipal: true},
 		{name: "missing campaign is 422 campaign not found",
 			req:           validRequest(withCampaign),
-			authPrincipal: writer, campaignErr: phonenumbers.ErrNotFound(), want: &campaignNotFound, wantPrincipal: true},
+			authPrincipal: writer, campaignErr: phonenumbers.NotFoundError(), want: &campaignNotFound, wantPrincipal: true},
 		{name: "another organization's active campaign is 422 campaign not found",
 			req:           validRequest(withCampaign),
 			authPrincipal: writer, campaign: campaign(otherOrgID, phonenumbers.CampaignActive), want: &campaignNotFound, wantPrincipal: true},
@@ -301,17 +186,17 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 			authPrincipal: writer, campaign: campaign(orgID, "SUSPENDED"), want: &notActive, wantPrincipal: true},
 		{name: "inactive campaign is 409 before number not found",
 			req:           validRequest(withCampaign),
-			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignExpired), numberErr: phonenumbers.ErrNotFound(), want: &notActive, wantPrincipal: true},
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignExpired), numberErr: phonenumbers.NotFoundError(), want: &notActive, wantPrincipal: true},
 		{name: "missing number is 404 with an active campaign, decided from the number read without a write",
 			req:           validRequest(withCampaign),
-			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignActive), numberErr: phonenumbers.ErrNotFound(),
+			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignActive), numberErr: phonenumbers.NotFoundError(),
 			want: &notFound, wantPrincipal: true},
 		{name: "missing number is 404 without a campaign",
 			req:           validRequest(`{"label":"x"}`),
-			authPrincipal: writer, numberErr: phonenumbers.ErrNotFound(), want: &notFound, wantPrincipal: true, wantUpdate: true},
+			authPrincipal: writer, numberErr: phonenumbers.NotFoundError(), want: &notFound, wantPrincipal: true, wantUpdate: true},
 		{name: "empty patch still reaches the updater, which reports 404",
 			req:           validRequest(`{}`),
-			authPrincipal: writer, numberErr: phonenumbers.ErrNotFound(), want: &notFound, wantPrincipal: true, wantUpdate: true},
+			authPrincipal: writer, numberErr: phonenumbers.NotFoundError(), want: &notFound, wantPrincipal: true, wantUpdate: true},
 		{name: "active campaign of the caller is attached",
 			req:           validRequest(withCampaign),
 			authPrincipal: writer, campaign: campaign(orgID, phonenumbers.CampaignActive), wantPrincipal: true, wantUpdate: true},
@@ -322,24 +207,22 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeKeys{principal: tt.authPrincipal, err: tt.authErr}
-			campaigns := newFakeCampaigns(tt.campaign, tt.campaignErr)
-			numbers := &fakeNumbers{number: storedNumber(), err: tt.numberErr}
-			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+			m := storage(tt.authPrincipal, tt.authErr, tt.campaign, tt.campaignErr, tt.numberErr)
 
-			got, err := svc.UpdatePhoneNumber(context.Background(), tt.req)
+			got, err := newService(m).UpdatePhoneNumber(context.Background(), tt.req)
 
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("got error %v, want none", err)
 				}
-				if !reflect.DeepEqual(got.PhoneNumber, storedNumber()) {
-					t.Errorf("got phone number %+v, want %+v", got.PhoneNumber, storedNumber())
+				if want := m.PhoneNumbers()[numberID]; want.ID != numberID || !reflect.DeepEqual(got.PhoneNumber, want) {
+					t.Errorf("got phone number %+v, want the stored %+v", got.PhoneNumber, want)
 				}
 			} else {
 				checkErr(t, err, *tt.want)
 			}
-			if gotCalls := auth.callCount(); gotCalls != 1 {
+			calls := m.Calls()
+			if gotCalls := len(calls.APIKeyHashes); gotCalls != 1 {
 				t.Errorf("got %d key lookups, want 1", gotCalls)
 			}
 			if (got.Principal != nil) != tt.wantPrincipal {
@@ -347,7 +230,7 @@ func TestServiceChecksInContractOrder(t *testing.T) {
 			} else if got.Principal != nil && !reflect.DeepEqual(*got.Principal, tt.authPrincipal) {
 				t.Errorf("got Principal %+v, want %+v", *got.Principal, tt.authPrincipal)
 			}
-			if gotUpdate := numbers.callCount() == 1; gotUpdate != tt.wantUpdate {
+			if gotUpdate := len(calls.Updates)+len(calls.Attaches) == 1; gotUpdate != tt.wantUpdate {
 				t.Errorf("got updater called=%v, want %v", gotUpdate, tt.wantUpdate)
 			}
 		})
@@ -374,10 +257,8 @@ func TestServiceMalformedSecretReadsNoStorage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeKeys{principal: writer}
-			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
-			numbers := &fakeNumbers{number: storedNumber()}
-			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+			m := writerStorage()
+			svc := newService(m)
 			req := validRequest(body)
 			req.Secret = tt.secret
 
@@ -388,14 +269,8 @@ func TestServiceMalformedSecretReadsNoStorage(t *testing.T) {
 				t.Errorf("got Principal %+v, want nil", *got.Principal)
 			}
 			// The service returns before starting any lookup, so these counts are final.
-			if n := auth.callCount(); n != 0 {
-				t.Errorf("got %d key lookups, want 0", n)
-			}
-			if n := campaigns.callCount(); n != 0 {
-				t.Errorf("got %d campaign lookups, want 0", n)
-			}
-			if n := numbers.callCount(); n != 0 {
-				t.Errorf("got %d updates, want 0", n)
+			if calls := m.Calls(); !reflect.DeepEqual(calls, phonenumberstest.Calls{}) {
+				t.Errorf("got storage calls %+v, want none", calls)
 			}
 		})
 	}
@@ -425,17 +300,13 @@ func TestServiceLooksUpCampaignOnlyForAValidCampaignID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeKeys{principal: writer}
-			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
-			svc := phonenumbers.NewService(auth, campaigns, &fakeNumbers{number: storedNumber()}, nil)
+			m := writerStorage()
 
-			_, _ = svc.UpdatePhoneNumber(context.Background(), tt.req)
+			_, _ = newService(m).UpdatePhoneNumber(context.Background(), tt.req)
 
 			// Authentication succeeds in every case, so a started lookup has been awaited.
-			campaigns.mu.Lock()
-			defer campaigns.mu.Unlock()
-			if !reflect.DeepEqual(campaigns.ids, tt.wantIDs) {
-				t.Errorf("got campaign lookups %q, want %q", campaigns.ids, tt.wantIDs)
+			if got := m.Calls().CampaignIDs; !reflect.DeepEqual(got, tt.wantIDs) {
+				t.Errorf("got campaign lookups %q, want %q", got, tt.wantIDs)
 			}
 		})
 	}
@@ -447,21 +318,31 @@ func TestServiceLooksUpCampaignOnlyForAValidCampaignID(t *testing.T) {
 // testTimeout and the update fails.
 func TestServiceLooksUpCampaignConcurrentlyWithKey(t *testing.T) {
 	t.Parallel()
-	campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
-	auth := &fakeKeys{principal: writer, waitFor: campaigns.called, called: make(chan struct{})}
-	campaigns.waitFor = auth.called
-	numbers := &fakeNumbers{number: storedNumber()}
-	svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+	m := writerStorage()
+	keyCalled, campaignCalled := make(chan struct{}), make(chan struct{})
+	// Each lookup announces itself, then waits for the other to have started.
+	meet := func(announce chan struct{}, other <-chan struct{}, what string) error {
+		close(announce)
+		select {
+		case <-other:
+			return nil
+		case <-time.After(testTimeout):
+			return errors.New(what + " did not start while the other lookup was in flight")
+		}
+	}
+	m.BeforeFindAPIKey = func(context.Context, string) error { return meet(keyCalled, campaignCalled, "campaign lookup") }
+	m.BeforeFindCampaign = func(context.Context, string) error { return meet(campaignCalled, keyCalled, "key lookup") }
 
-	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
+	_, err := newService(m).UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
-	if n := campaigns.callCount(); n != 1 {
+	calls := m.Calls()
+	if n := len(calls.CampaignIDs); n != 1 {
 		t.Errorf("got %d campaign lookups, want 1", n)
 	}
-	if n := numbers.callCount(); n != 1 {
-		t.Errorf("got %d updates, want 1", n)
+	if n := len(calls.Updates) + len(calls.Attaches); n != 1 {
+		t.Errorf("got %d writes, want 1", n)
 	}
 }
 
@@ -469,18 +350,34 @@ func TestServiceLooksUpCampaignConcurrentlyWithKey(t *testing.T) {
 // leave the concurrent campaign lookup running.
 func TestServiceCancelsCampaignLookupItNoLongerNeeds(t *testing.T) {
 	t.Parallel()
-	campaigns := newFakeCampaigns(phonenumbers.Campaign{}, nil)
-	campaigns.block = true
-	campaigns.cancelled = make(chan bool, 1)
-	auth := &fakeKeys{err: phonenumbers.ErrUnauthenticated(), waitFor: campaigns.called}
-	svc := phonenumbers.NewService(auth, campaigns, &fakeNumbers{}, nil)
+	// No key is stored: authentication fails once the campaign lookup is under way.
+	m := storage(writer, phonenumbers.NotFoundError(), campaign(orgID, phonenumbers.CampaignActive), nil, nil)
+	campaignCalled := make(chan struct{})
+	cancelled := make(chan bool, 1)
+	m.BeforeFindCampaign = func(ctx context.Context, _ string) error {
+		close(campaignCalled)
+		select {
+		case <-ctx.Done():
+			cancelled <- true
+		case <-time.After(testTimeout):
+			cancelled <- false
+		}
+		return ctx.Err()
+	}
+	m.BeforeFindAPIKey = func(context.Context, string) error {
+		select {
+		case <-campaignCalled:
+		case <-time.After(testTimeout):
+		}
+		return nil
+	}
 
-	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
+	_, err := newService(m).UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
 	checkErr(t, err, wantErr{kind: phonenumbers.KindUnauthenticated, message: "authentication failed"})
 
 	select {
-	case cancelled := <-campaigns.cancelled:
-		if !cancelled {
+	case wasCancelled := <-cancelled:
+		if !wasCancelled {
 			t.Errorf("got campaign lookup still running after %v, want its context cancelled", testTimeout)
 		}
 	case <-time.After(2 * testTimeout):
@@ -499,23 +396,20 @@ func TestServiceStorageErrors(t *testing.T) {
 		numberErr   error
 		wantKind    phonenumbers.Kind
 	}{
-		{name: "unavailable key storage stays unavailable", authErr: phonenumbers.ErrUnavailable(cause), wantKind: phonenumbers.KindUnavailable},
+		{name: "unavailable key storage stays unavailable", authErr: phonenumbers.UnavailableError(cause), wantKind: phonenumbers.KindUnavailable},
 		{name: "unexpected key storage error is internal, not unauthenticated", authErr: cause, wantKind: phonenumbers.KindInternal},
-		{name: "unavailable campaign storage stays unavailable", campaignErr: phonenumbers.ErrUnavailable(cause), wantKind: phonenumbers.KindUnavailable},
+		{name: "unavailable campaign storage stays unavailable", campaignErr: phonenumbers.UnavailableError(cause), wantKind: phonenumbers.KindUnavailable},
 		{name: "unexpected campaign storage error is internal, not campaign not found", campaignErr: cause, wantKind: phonenumbers.KindInternal},
-		{name: "unavailable number storage stays unavailable", numberErr: phonenumbers.ErrUnavailable(cause), wantKind: phonenumbers.KindUnavailable},
+		{name: "unavailable number storage stays unavailable", numberErr: phonenumbers.UnavailableError(cause), wantKind: phonenumbers.KindUnavailable},
 		{name: "unexpected number storage error is internal", numberErr: cause, wantKind: phonenumbers.KindInternal},
-		{name: "deadline while updating stays unavailable", numberErr: phonenumbers.ErrUnavailable(context.DeadlineExceeded), wantKind: phonenumbers.KindUnavailable},
+		{name: "deadline while updating stays unavailable", numberErr: phonenumbers.UnavailableError(context.DeadlineExceeded), wantKind: phonenumbers.KindUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			auth := &fakeKeys{principal: writer, err: tt.authErr}
-			campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), tt.campaignErr)
-			numbers := &fakeNumbers{number: storedNumber(), err: tt.numberErr}
-			svc := phonenumbers.NewService(auth, campaigns, numbers, nil)
+			m := storage(writer, tt.authErr, campaign(orgID, phonenumbers.CampaignActive), tt.campaignErr, tt.numberErr)
 
-			_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(withCampaign))
+			_, err := newService(m).UpdatePhoneNumber(context.Background(), validRequest(withCampaign))
 
 			if err == nil {
 				t.Fatalf("got no error, want kind %v", tt.wantKind)
@@ -541,11 +435,11 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 	t.Parallel()
 	paris := time.FixedZone("CEST", 2*60*60)
 	clock := time.Date(2026, 4, 27, 11, 30, 0, 0, paris)
+	m := writerStorage()
 	stored := storedNumber()
 	stored.Version = 7
-	numbers := &fakeNumbers{number: stored}
-	campaigns := newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil)
-	svc := phonenumbers.NewService(&fakeKeys{principal: writer}, campaigns, numbers, func() time.Time { return clock })
+	m.PutPhoneNumber(stored)
+	svc := phonenumbers.NewService(m, m, m, func() time.Time { return clock })
 	req := validRequest(`{"inbound_url":"https://customer.example/in","status_url":"","label":null,"campaign_id":"` + strings.ToUpper(campaignID) + `"}`)
 	req.PhoneNumberID = strings.ToUpper(numberID)
 	req.Precondition = phonenumbers.NewPrecondition(false, 4, 7)
@@ -555,26 +449,30 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 		t.Fatalf("got error %v, want none", err)
 	}
 
-	numbers.mu.Lock()
-	defer numbers.mu.Unlock()
-	if numbers.org != orgID {
-		t.Errorf("got org %q, want the principal's %q", numbers.org, orgID)
+	// A patch carrying campaign_id is written by AttachCampaign, given the number read.
+	attaches := m.Calls().Attaches
+	if len(attaches) != 1 {
+		t.Fatalf("got %d attaches, want 1", len(attaches))
 	}
-	if numbers.id != numberID {
-		t.Errorf("got id %q, want normalised %q", numbers.id, numberID)
+	update := attaches[0]
+	if update.OrgID != orgID {
+		t.Errorf("got org %q, want the principal's %q", update.OrgID, orgID)
 	}
-	if !numbers.attach || !reflect.DeepEqual(numbers.current, stored) {
-		t.Errorf("got attach %v of %+v, want an attach of the number read %+v", numbers.attach, numbers.current, stored)
+	if update.ID != numberID {
+		t.Errorf("got id %q, want normalised %q", update.ID, numberID)
+	}
+	if !reflect.DeepEqual(update.Current, stored) {
+		t.Errorf("got an attach of %+v, want one of the number read %+v", update.Current, stored)
 	}
 	wantPatch := phonenumbers.Patch{InboundURL: ptr("https://customer.example/in"), StatusURL: ptr(""), CampaignID: ptr(campaignID)}
-	if !reflect.DeepEqual(numbers.patch, wantPatch) {
-		t.Errorf("got patch %s, want %s", describePatch(numbers.patch), describePatch(wantPatch))
+	if !reflect.DeepEqual(update.Patch, wantPatch) {
+		t.Errorf("got patch %s, want %s", describePatch(update.Patch), describePatch(wantPatch))
 	}
-	if !reflect.DeepEqual(numbers.cond, req.Precondition) {
-		t.Errorf("got precondition %+v, want the request's %+v", numbers.cond, req.Precondition)
+	if !reflect.DeepEqual(update.Precondition, req.Precondition) {
+		t.Errorf("got precondition %+v, want the request's %+v", update.Precondition, req.Precondition)
 	}
-	if !numbers.now.Equal(clock) || numbers.now.Location() != time.UTC {
-		t.Errorf("got now %v, want %v in UTC", numbers.now, clock.UTC())
+	if !update.Now.Equal(clock) || update.Now.Location() != time.UTC {
+		t.Errorf("got now %v, want %v in UTC", update.Now, clock.UTC())
 	}
 	if got.Principal == nil || !reflect.DeepEqual(*got.Principal, writer) {
 		t.Errorf("got Principal %v, want %+v", got.Principal, writer)
@@ -583,39 +481,30 @@ func TestServicePassesTheValidatedUpdateToTheUpdater(t *testing.T) {
 
 func TestServiceLooksUpTheKeyByTheHashOfTheSecret(t *testing.T) {
 	t.Parallel()
-	keys := &fakeKeys{principal: writer}
-	svc := phonenumbers.NewService(keys, newFakeCampaigns(phonenumbers.Campaign{}, nil), &fakeNumbers{number: storedNumber()}, nil)
+	m := writerStorage()
 
-	if _, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{}`)); err != nil {
+	if _, err := newService(m).UpdatePhoneNumber(context.Background(), validRequest(`{}`)); err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
-	keys.mu.Lock()
-	defer keys.mu.Unlock()
-	if want := []string{phonenumbers.HashSecret(phonenumbers.NewSecret(validSecret))}; !reflect.DeepEqual(keys.hashes, want) {
-		t.Errorf("got lookups by %q, want %q", keys.hashes, want)
+	if got, want := m.Calls().APIKeyHashes, []string{phonenumbers.HashSecret(phonenumbers.NewSecret(validSecret))}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got lookups by %q, want %q", got, want)
 	}
-}
-
-// panickingCampaigns is a CampaignFinder with a bug.
-type panickingCampaigns struct{}
-
-func (panickingCampaigns) FindCampaign(context.Context, string) (phonenumbers.Campaign, error) {
-	panic("nil map in campaign finder")
 }
 
 // TestServiceReportsAPanicInTheConcurrentCampaignLookup: the lookup runs on its own goroutine,
 // outside any recover of the caller's, so an unrecovered panic there would end the process.
 func TestServiceReportsAPanicInTheConcurrentCampaignLookup(t *testing.T) {
 	t.Parallel()
-	numbers := &fakeNumbers{number: storedNumber()}
-	svc := phonenumbers.NewService(&fakeKeys{principal: writer}, panickingCampaigns{}, numbers, nil)
+	m := writerStorage()
+	// A campaign finder with a bug.
+	m.BeforeFindCampaign = func(context.Context, string) error { panic("nil map in campaign finder") }
 
-	_, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
+	_, err := newService(m).UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`))
 
 	if got := phonenumbers.KindOf(err); got != phonenumbers.KindInternal {
 		t.Errorf("got kind %v (error %v), want internal", got, err)
 	}
-	if n := numbers.callCount(); n != 0 {
+	if n := len(m.Calls().Updates); n != 0 {
 		t.Errorf("got %d updates after a failed campaign lookup, want 0", n)
 	}
 }
@@ -658,18 +547,28 @@ func TestUpdateRequestNeverPrintsItsCredentialsOrBody(t *testing.T) {
 // that the write is the only call after the key lookup.
 func TestServiceReadsTheNumberConcurrentlyWithTheKey(t *testing.T) {
 	t.Parallel()
-	numbers := &fakeNumbers{number: storedNumber(), readCalled: make(chan struct{})}
-	auth := &fakeKeys{principal: writer, waitFor: numbers.readCalled, called: make(chan struct{})}
-	numbers.waitFor = auth.called
-	svc := phonenumbers.NewService(auth, newFakeCampaigns(campaign(orgID, phonenumbers.CampaignActive), nil), numbers, nil)
+	m := writerStorage()
+	keyCalled, readCalled := make(chan struct{}), make(chan struct{})
+	meet := func(announce chan struct{}, other <-chan struct{}, what string) error {
+		close(announce)
+		select {
+		case <-other:
+			return nil
+		case <-time.After(testTimeout):
+			return errors.New(what + " did not start while the other lookup was in flight")
+		}
+	}
+	m.BeforeFindAPIKey = func(context.Context, string) error { return meet(keyCalled, readCalled, "number read") }
+	m.BeforeFindPhoneNumber = func(context.Context, string) error { return meet(readCalled, keyCalled, "key lookup") }
 
-	if _, err := svc.UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`)); err != nil {
+	if _, err := newService(m).UpdatePhoneNumber(context.Background(), validRequest(`{"campaign_id":"`+campaignID+`"}`)); err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
-	if n := numbers.readCount(); n != 1 {
+	calls := m.Calls()
+	if n := len(calls.PhoneNumberIDs); n != 1 {
 		t.Errorf("got %d number reads, want 1", n)
 	}
-	if n := numbers.callCount(); n != 1 {
+	if n := len(calls.Updates) + len(calls.Attaches); n != 1 {
 		t.Errorf("got %d writes, want 1", n)
 	}
 }
@@ -697,12 +596,12 @@ func TestServiceDecidesACampaignPatchFromTheNumberRead(t *testing.T) {
 		wantWrite    bool
 	}{
 		{name: "an inactive campaign is 409 before a missing number", campaign: campaign(orgID, phonenumbers.CampaignExpired),
-			numberErr: phonenumbers.ErrNotFound(), want: &wantErr{kind: phonenumbers.KindCampaignNotActive, message: "campaign is not active"}},
+			numberErr: phonenumbers.NotFoundError(), want: &wantErr{kind: phonenumbers.KindCampaignNotActive, message: "campaign is not active"}},
 		{name: "another organization's campaign is 422 before a foreign number", campaign: campaign(otherOrgID, phonenumbers.CampaignActive),
 			number: foreign, want: ptrTo(fieldErrors(map[string]string{"campaign_id": "campaign not found"}))},
 		{name: "a campaign stored without an organization is 422 campaign not found", campaign: campaign("", phonenumbers.CampaignActive),
 			number: storedNumber(), want: ptrTo(fieldErrors(map[string]string{"campaign_id": "campaign not found"}))},
-		{name: "a missing number is 404", campaign: campaign(orgID, phonenumbers.CampaignActive), numberErr: phonenumbers.ErrNotFound(), want: &notFound},
+		{name: "a missing number is 404", campaign: campaign(orgID, phonenumbers.CampaignActive), numberErr: phonenumbers.NotFoundError(), want: &notFound},
 		{name: "another organization's number is 404", campaign: campaign(orgID, phonenumbers.CampaignActive), number: foreign, want: &notFound},
 		{name: "another organization's corrupt number is 404, not 500", campaign: campaign(orgID, phonenumbers.CampaignActive),
 			number: phonenumbers.PhoneNumber{ID: numberID, OrgID: otherOrgID}, numberErr: corrupt, want: &notFound},
@@ -722,8 +621,18 @@ func TestServiceDecidesACampaignPatchFromTheNumberRead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			numbers := &fakeNumbers{number: tt.number, err: tt.numberErr}
-			svc := phonenumbers.NewService(&fakeKeys{principal: writer}, newFakeCampaigns(tt.campaign, nil), numbers, nil)
+			m := storage(writer, nil, tt.campaign, nil, nil)
+			if tt.number.ID != "" {
+				m.PutPhoneNumber(tt.number)
+			}
+			if phonenumbers.KindOf(tt.numberErr) == phonenumbers.KindNotFound {
+				// The number is not there at all.
+				m = storage(writer, nil, tt.campaign, nil, phonenumbers.NotFoundError())
+			} else if tt.numberErr != nil {
+				// It is there, but does not decode.
+				m.BeforeFindPhoneNumber = func(context.Context, string) error { return tt.numberErr }
+			}
+			svc := newService(m)
 			req := validRequest(`{"campaign_id":"` + campaignID + `"}`)
 			req.Precondition = tt.cond
 
@@ -738,6 +647,13 @@ func TestServiceDecidesACampaignPatchFromTheNumberRead(t *testing.T) {
 				}
 			case err != nil:
 				t.Errorf("got error %v, want none", err)
+			case tt.wantWrite:
+				want := tt.number
+				want.CampaignID, want.Version = ptr(campaignID), tt.number.Version+1
+				if stored := m.PhoneNumbers()[numberID]; !reflect.DeepEqual(got.PhoneNumber, stored) ||
+					stored.CampaignID == nil || *stored.CampaignID != campaignID || stored.Version != want.Version {
+					t.Errorf("got %+v, stored %+v, want the number written with the campaign at version %d", got.PhoneNumber, stored, want.Version)
+				}
 			case !reflect.DeepEqual(got.PhoneNumber, tt.number):
 				t.Errorf("got %+v, want the number %+v", got.PhoneNumber, tt.number)
 			}
@@ -747,7 +663,8 @@ func TestServiceDecidesACampaignPatchFromTheNumberRead(t *testing.T) {
 					t.Errorf("got current version %d, want the stored %d", e.CurrentVersion, tt.number.Version)
 				}
 			}
-			if wrote := numbers.callCount() > 0; wrote != tt.wantWrite {
+			calls := m.Calls()
+			if wrote := len(calls.Updates)+len(calls.Attaches) > 0; wrote != tt.wantWrite {
 				t.Errorf("got written %v, want %v", wrote, tt.wantWrite)
 			}
 		})

@@ -368,7 +368,7 @@ func TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing(t *testing.T) {
 				secret := newSecret(40)
 				key := phonenumbers.APIKey{ID: newUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite},
 					Prefix: secret[:phonenumbers.KeyPrefixLength], CreatedAt: createdAt}
-				item := dynamostore.NewAPIKeyItem(key, phonenumbers.HashSecret(phonenumbers.NewSecret(secret)))
+				item := dynamostore.NewAPIKeyItem(key, phonenumbers.NewSecret(secret))
 				c.edit(item)
 				if _, err := env.Client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(env.Tables.APIKeys), Item: item}); err != nil {
 					t.Fatalf("put corrupt key: %v", err)

@@ -60,7 +60,7 @@ func startStack(ctx context.Context, o options, runBinary, dir string) (_ *stack
 	if err != nil {
 		return nil, err
 	}
-	secret, number, ok := pickKeyAndNumber(file)
+	secret, number, ok := file.DemoRequest()
 	if !ok {
 		return nil, fmt.Errorf("%s has no unrevoked %s key with a number of its organization", o.fixtures, phonenumbers.ScopeNumbersWrite)
 	}
@@ -214,21 +214,6 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(bytes.Clone(t.buf))
-}
-
-// pickKeyAndNumber picks an unrevoked key with the write scope and a number of its organization.
-func pickKeyAndNumber(file *fixtures.File) (string, fixtures.PhoneNumber, bool) {
-	for _, key := range file.APIKeys {
-		if key.RevokedAt != nil || !slices.Contains(key.Scopes, phonenumbers.ScopeNumbersWrite) {
-			continue
-		}
-		for _, n := range file.PhoneNumbers {
-			if n.OrgID == key.OrgID {
-				return key.Secret, n, true
-			}
-		}
-	}
-	return "", fixtures.PhoneNumber{}, false
 }
 
 // newUUID returns a random (version 4) UUID in lower case.

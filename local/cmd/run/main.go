@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -26,7 +25,6 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localapi"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
-	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
@@ -157,30 +155,15 @@ func printBanner(w *os.File, apiURL, dynamoEndpoint, engineName string, tables d
 		dynamoEndpoint, engineName, tables.APIKeys, tables.Campaigns, tables.PhoneNumbers)
 	fmt.Fprintf(w, "  Data      %s\n", fixturesPath)
 	fmt.Fprintf(w, "  Reference %s%s (OpenAPI: %s%s)\n\n", apiURL, apidocs.PageRoute, apiURL, apidocs.DocumentRoute)
-	secret, numberID, ok := demoRequest(file)
+	secret, number, ok := file.DemoRequest()
 	if !ok {
 		fmt.Fprintf(w, "The fixtures have no active numbers:write key with a number of its organization to show a request for.\n")
 	} else {
 		fmt.Fprintf(w, "Try it:\n\n")
-		fmt.Fprintf(w, "curl -sS -X PATCH %s/v1/phone-numbers/%s \\\n", apiURL, numberID)
+		fmt.Fprintf(w, "curl -sS -X PATCH %s/v1/phone-numbers/%s \\\n", apiURL, number.ID)
 		fmt.Fprintf(w, "  -H 'Authorization: Bearer %s' \\\n", secret)
 		fmt.Fprintf(w, "  -H 'Content-Type: application/json' \\\n")
 		fmt.Fprintf(w, "  -d '{\"inbound_url\": \"https://customer.example/v2/inbound\", \"label\": \"support-line\"}'\n\n")
 	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
-}
-
-// demoRequest picks an unrevoked key with the write scope and a number of the same organization.
-func demoRequest(file *fixtures.File) (secret, numberID string, ok bool) {
-	for _, key := range file.APIKeys {
-		if key.RevokedAt != nil || !slices.Contains(key.Scopes, phonenumbers.ScopeNumbersWrite) {
-			continue
-		}
-		for _, n := range file.PhoneNumbers {
-			if n.OrgID == key.OrgID {
-				return key.Secret, n.ID, true
-			}
-		}
-	}
-	return "", "", false
 }

@@ -3,10 +3,7 @@ package dynamostore_test
 import (
 	"testing"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
-	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
@@ -19,17 +16,10 @@ func TestStoreKeepsTheStorageContract(t *testing.T) {
 	t.Parallel()
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		phonenumberstest.StorageContract(t, func(t *testing.T) (phonenumberstest.Store, phonenumberstest.Seeder) {
-			return dynamostore.New(patientClient(env), env.Tables), envSeeder{t: t, env: env}
+			// env.Client is patient: the contract is about what the store does, not about its
+			// timeouts (those are the fault tests' subject, in pkg/wiring).
+			return dynamostore.New(env.Client, env.Tables), envSeeder{t: t, env: env}
 		})
-	})
-}
-
-// patientClient is env's client with a per-attempt timeout long enough for an engine on a loaded
-// machine: the contract is about what the store does, not about its timeouts (those are the
-// fault tests' subject, in pkg/wiring).
-func patientClient(env *enginetest.Env) *dynamodb.Client {
-	return dynamodb.New(env.Client.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(localconfig.FunctionTimeout)
 	})
 }
 

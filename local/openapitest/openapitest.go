@@ -233,7 +233,7 @@ func bearerScheme(_ context.Context, in *openapi3filter.AuthenticationInput) err
 	}
 	got, _, _ := strings.Cut(in.RequestValidationInput.Request.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(got, scheme.Scheme) {
-		return fmt.Errorf("Authorization header has scheme %q, want %q", got, scheme.Scheme)
+		return fmt.Errorf("the Authorization header has scheme %q, want %q", got, scheme.Scheme)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func (s *Store) AttachCampaign(ctx context.Context, orgID string, current phonen
 	writtenAt := phonenumbers.FormatTime(now)
 	for range maxAttachAttempts {
 		if err := ctx.Err(); err != nil {
-			return phonenumbers.PhoneNumber{}, storageError("attach campaign", err)
+			return phonenumbers.PhoneNumber{}, storageError(err)
 		}
 		in, err := s.attachTransaction(orgID, current, patch, writeID, writtenAt)
 		if err != nil {

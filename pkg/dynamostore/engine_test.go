@@ -350,6 +350,8 @@ func render(item map[string]types.AttributeValue) string {
 			b.WriteString("NULL")
 		case *types.AttributeValueMemberSS:
 			b.WriteString("SS:" + strings.Join(slices.Sorted(slices.Values(v.Value)), ","))
+		case *types.AttributeValueMemberM:
+			b.WriteString("M:" + render(v.Value))
 		default:
 			fmt.Fprintf(&b, "%T%v", v, v)
 		}
@@ -608,8 +610,10 @@ func TestAttachCampaignOnEveryEngine(t *testing.T) {
 			meanwhile func(item map[string]types.AttributeValue)
 			cond      phonenumbers.Precondition
 			label     string // also patched, when set
-			// wantErr is the error's text; "" for success.
+			// wantErr is how the error's text starts; "" for success.
 			wantErr string
+			// wantCorrupt is whether the error is about a corrupt record, for the log.
+			wantCorrupt bool
 			// wantWrite is whether the attach changes the item.
 			wantWrite bool
 		}{
@@ -624,7 +628,7 @@ func TestAttachCampaignOnEveryEngine(t *testing.T) {
 				env.PutItem(t, env.Tables.Campaigns, map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: c},
 					"status": &types.AttributeValueMemberS{Value: "ACTIVE"}})
 				return c
-			}, wantErr: campaignNotFound},
+			}, wantErr: campaignNotFound, wantCorrupt: true},
 			{name: "an expired campaign is not active", campaign: func(t *testing.T) string {
 				return putCampaign(t, env, orgA, phonenumbers.CampaignExpired)
 			}, wantErr: "campaign not active: campaign is not active"},
@@ -674,8 +678,11 @@ func TestAttachCampaignOnEveryEngine(t *testing.T) {
 				after := env.GetPhoneNumberItem(t, n.ID)
 
 				if tt.wantErr != "" {
-					if err == nil || err.Error() != tt.wantErr {
+					if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 						t.Errorf("got error %v, want %q", err, tt.wantErr)
+					}
+					if corrupt := errors.Is(err, phonenumbers.ErrCorruptRecord); corrupt != tt.wantCorrupt {
+						t.Errorf("got a corrupt-record error %v, want %v: %v", corrupt, tt.wantCorrupt, err)
 					}
 				} else if err != nil {
 					t.Fatalf("AttachCampaign: %v", err)
@@ -742,5 +749,165 @@ func TestRetriedAttachRecognisesItsOwnChange(t *testing.T) {
 			t.Errorf("returned version %d campaign %q, want version 1 and the campaign", got.Version, *got.CampaignID)
 		}
 		checkReturned(t, got, after)
+	})
+}
+
+// ---- corrupt items (finding 4) ----
+
+// corruptions are items of the caller's own number that break the data model in one attribute
+// each, as another writer or a hand edit could leave them.
+var corruptions = []struct {
+	name string
+	edit func(item map[string]types.AttributeValue)
+}{
+	{"sms_enabled the string true", set("sms_enabled", &types.AttributeValueMemberS{Value: "true"})},
+	{"mms_enabled a number", set("mms_enabled", &types.AttributeValueMemberN{Value: "1"})},
+	{"mms_enabled the number 0", set("mms_enabled", &types.AttributeValueMemberN{Value: "0"})},
+	{"sms_enabled absent", set("sms_enabled", nil)},
+	{"version a string", set("version", &types.AttributeValueMemberS{Value: "3"})},
+	{"version negative", set("version", &types.AttributeValueMemberN{Value: "-1"})},
+	{"version NULL", set("version", &types.AttributeValueMemberNULL{Value: true})},
+	{"created_at unparsable", set("created_at", &types.AttributeValueMemberS{Value: "yesterday"})},
+	{"created_at a number", set("created_at", &types.AttributeValueMemberN{Value: "1714000000"})},
+	{"created_at empty", set("created_at", &types.AttributeValueMemberS{Value: ""})},
+	{"updated_at absent", set("updated_at", nil)},
+	{"carrier_line_option_propagated_at a boolean", set("carrier_line_option_propagated_at", &types.AttributeValueMemberBOOL{Value: true})},
+	{"carrier_line_option_propagated_at unparsable", set("carrier_line_option_propagated_at", &types.AttributeValueMemberS{Value: "soon"})},
+	{"label a number", set("label", &types.AttributeValueMemberN{Value: "5"})},
+	{"inbound_url a map", set("inbound_url", &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"url": &types.AttributeValueMemberS{Value: "x"}}})},
+	{"number a number", set("number", &types.AttributeValueMemberN{Value: "14155550123"})},
+	{"number_type unknown", set("number_type", &types.AttributeValueMemberS{Value: "mobile"})},
+	{"number_type absent", set("number_type", nil)},
+}
+
+// set returns an edit that stores v under name, or removes name when v is nil.
+func set(name string, v types.AttributeValue) func(item map[string]types.AttributeValue) {
+	return func(item map[string]types.AttributeValue) {
+		if v == nil {
+			delete(item, name)
+			return
+		}
+		item[name] = v
+	}
+}
+
+// TestCorruptNumberIsNeverWritten: for every corruption and every kind of write (a change, an
+// equal value, an empty patch, an attach whose number was read before it was corrupted), the
+// store answers an internal error about a corrupt record and the item is byte for byte as it was:
+// the write's condition requires the types the store reads. Another organization's corrupt
+// number is not found, as any other.
+func TestCorruptNumberIsNeverWritten(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store := dynamostore.New(patient(env), env.Tables)
+		active := putCampaign(t, env, orgA, phonenumbers.CampaignActive)
+		for _, c := range corruptions {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				for _, write := range []struct {
+					name string
+					do   func(n phonenumbers.PhoneNumber) error
+				}{
+					{"a change", func(n phonenumbers.PhoneNumber) error {
+						_, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, labelPatch("changed"), phonenumbers.Precondition{}, patchedAt)
+						return err
+					}},
+					{"a change with If-Match", func(n phonenumbers.PhoneNumber) error {
+						_, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, labelPatch("changed"), phonenumbers.NewPrecondition(false, 0), patchedAt)
+						return err
+					}},
+					{"an equal value", func(n phonenumbers.PhoneNumber) error {
+						_, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, labelPatch(*n.Label), phonenumbers.Precondition{}, patchedAt)
+						return err
+					}},
+					{"an empty patch", func(n phonenumbers.PhoneNumber) error {
+						_, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, phonenumbers.Patch{}, phonenumbers.Precondition{}, patchedAt)
+						return err
+					}},
+					{"an attach", func(n phonenumbers.PhoneNumber) error {
+						_, err := store.AttachCampaign(t.Context(), orgA, n, phonenumbers.Patch{CampaignID: &active}, phonenumbers.Precondition{}, patchedAt)
+						return err
+					}},
+				} {
+					n := putNumber(t, env, orgA)
+					read, err := store.FindPhoneNumber(t.Context(), n.ID)
+					if err != nil {
+						t.Fatalf("FindPhoneNumber: %v", err)
+					}
+					env.EditPhoneNumberItem(t, n.ID, c.edit)
+					before := render(env.GetPhoneNumberItem(t, n.ID))
+
+					err = write.do(read)
+
+					if kind := phonenumbers.KindOf(err); err == nil || kind != phonenumbers.KindInternal || !errors.Is(err, phonenumbers.ErrCorruptRecord) {
+						t.Errorf("%s: got %v (%v), want an internal error about a corrupt record", write.name, err, kind)
+					}
+					if after := render(env.GetPhoneNumberItem(t, n.ID)); after != before {
+						t.Errorf("%s wrote to a corrupt item:\n\tbefore %s\n\tafter  %s", write.name, before, after)
+					}
+				}
+				foreign := putNumber(t, env, orgB)
+				env.EditPhoneNumberItem(t, foreign.ID, c.edit)
+				for _, patch := range []phonenumbers.Patch{labelPatch("hijacked"), {}} {
+					if _, err := store.UpdatePhoneNumber(t.Context(), orgA, foreign.ID, patch, phonenumbers.Precondition{}, patchedAt); phonenumbers.KindOf(err) != phonenumbers.KindNotFound {
+						t.Errorf("another organization's corrupt number: got %v, want not found", err)
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestNumberWithoutIDOrOrganizationIsNotFound: a number item without an organization (its id is
+// its key, so it always has one) belongs to nobody: not found, with a corrupt-record cause for the log, and never written.
+func TestNumberWithoutIDOrOrganizationIsNotFound(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store := dynamostore.New(patient(env), env.Tables)
+		for _, edit := range []struct {
+			name string
+			edit func(item map[string]types.AttributeValue)
+		}{
+			{"org_id absent", set("org_id", nil)},
+			{"org_id empty", set("org_id", &types.AttributeValueMemberS{Value: ""})},
+			{"org_id a number", set("org_id", &types.AttributeValueMemberN{Value: "1"})},
+		} {
+			t.Run(edit.name, func(t *testing.T) {
+				n := putNumber(t, env, orgA)
+				// The id is the key, so an item always has one; the organization may be missing.
+				env.EditPhoneNumberItem(t, n.ID, edit.edit)
+				before := render(env.GetPhoneNumberItem(t, n.ID))
+				for _, patch := range []phonenumbers.Patch{labelPatch("mine now"), {}} {
+					_, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, patch, phonenumbers.Precondition{}, patchedAt)
+					if phonenumbers.KindOf(err) != phonenumbers.KindNotFound || !errors.Is(err, phonenumbers.ErrCorruptRecord) {
+						t.Errorf("got %v, want not found caused by a corrupt record", err)
+					}
+				}
+				if _, err := store.FindPhoneNumber(t.Context(), n.ID); phonenumbers.KindOf(err) != phonenumbers.KindNotFound || !errors.Is(err, phonenumbers.ErrCorruptRecord) {
+					t.Errorf("FindPhoneNumber: got %v, want not found caused by a corrupt record", err)
+				}
+				if after := render(env.GetPhoneNumberItem(t, n.ID)); after != before {
+					t.Errorf("an item without an organization was written:\n\tbefore %s\n\tafter  %s", before, after)
+				}
+			})
+		}
+	})
+}
+
+// TestCorruptionNoConditionCanSeeIsReported: a timestamp that sorts like one but is no date is
+// what the write's condition cannot refuse (see conditionStoredTypes): the write is applied, and
+// the answer is an internal error that says so, about a corrupt record, never a 200.
+func TestCorruptionNoConditionCanSeeIsReported(t *testing.T) {
+	t.Parallel()
+	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
+		store := dynamostore.New(patient(env), env.Tables)
+		n := putNumber(t, env, orgA)
+		env.EditPhoneNumberItem(t, n.ID, set("created_at", &types.AttributeValueMemberS{Value: "2026-13-45T99:99:99Z"}))
+
+		_, err := store.UpdatePhoneNumber(t.Context(), orgA, n.ID, labelPatch("changed"), phonenumbers.Precondition{}, patchedAt)
+
+		if err == nil || !errors.Is(err, phonenumbers.ErrCorruptRecord) || !strings.Contains(err.Error(), "update applied") {
+			t.Errorf("got %v, want an error that reports the applied write to a corrupt record", err)
+		}
 	})
 }

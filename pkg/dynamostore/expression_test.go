@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,29 @@ func written(t *testing.T, req updateRequest) []string {
 	return attrs
 }
 
+// storedTypes is the term of every update of a number that requires each attribute to have the
+// type the store reads (finding 4), and storedTypesValues the values it and the SET use.
+const storedTypes = " AND #number_type IN (:local, :toll_free, :short_code) AND attribute_type(#number, :s)" +
+	" AND (attribute_not_exists(#inbound_url) OR attribute_type(#inbound_url, :s) OR attribute_type(#inbound_url, :null))" +
+	" AND (attribute_not_exists(#status_url) OR attribute_type(#status_url, :s) OR attribute_type(#status_url, :null))" +
+	" AND (attribute_not_exists(#label) OR attribute_type(#label, :s) OR attribute_type(#label, :null))" +
+	" AND (attribute_not_exists(#campaign_id) OR attribute_type(#campaign_id, :s) OR attribute_type(#campaign_id, :null))" +
+	" AND (attribute_not_exists(#carrier_line_option_status) OR attribute_type(#carrier_line_option_status, :s)" +
+	" OR attribute_type(#carrier_line_option_status, :null))" +
+	" AND (attribute_not_exists(#carrier_line_option_propagated_at) OR attribute_type(#carrier_line_option_propagated_at, :null)" +
+	" OR attribute_type(#carrier_line_option_propagated_at, :s) AND #carrier_line_option_propagated_at BETWEEN :time_min AND :time_max)" +
+	" AND (attribute_type(#sms_enabled, :bool) OR #sms_enabled = :false AND NOT attribute_type(#sms_enabled, :n))" +
+	" AND (attribute_type(#mms_enabled, :bool) OR #mms_enabled = :false AND NOT attribute_type(#mms_enabled, :n))" +
+	" AND attribute_type(#created_at, :s) AND #created_at BETWEEN :time_min AND :time_max" +
+	" AND attribute_type(#updated_at, :s) AND #updated_at BETWEEN :time_min AND :time_max" +
+	" AND (attribute_not_exists(#version) OR attribute_type(#version, :n) AND #version BETWEEN :zero AND :version_max)"
+
+var storedTypesValues = map[string]string{
+	":zero": "N:0", ":one": "N:1", ":s": "S:S", ":n": "S:N", ":null": "S:NULL", ":bool": "S:BOOL", ":false": "BOOL:false",
+	":local": "S:local", ":toll_free": "S:toll_free", ":short_code": "S:short_code",
+	":time_min": "S:0000-01-01T00:00:00Z", ":time_max": "S:9999-12-31T23:59:59Z", ":version_max": "N:9223372036854775807",
+}
+
 // TestPhoneNumberUpdateExpression shows the whole update of each kind of patch, as DynamoDB
 // receives it. engine_test.go runs the same kinds of patch against both local engines.
 func TestPhoneNumberUpdateExpression(t *testing.T) {
@@ -89,7 +113,7 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 		// The parts of every update: updated_at, the version and the write's id, on an item that
 		// exists and belongs to the caller.
 		set   = "SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one, #write_id = :write_id"
-		owned = "attribute_exists(#id) AND #org_id = :org_id AND "
+		owned = "attribute_exists(#id) AND #org_id = :org_id" + storedTypes + " AND "
 	)
 	tests := []struct {
 		name          string
@@ -111,7 +135,7 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 			changes:       []phonenumbers.Change{{Field: phonenumbers.FieldStatusURL}},
 			wantUpdate:    set + " REMOVE #status_url",
 			wantCondition: owned + "(attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null))",
-			wantValues:    map[string]string{":null": "S:NULL"},
+			wantValues:    nil,
 		},
 		{
 			name: "values and clears mix, and any one difference is enough",
@@ -126,7 +150,7 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 				" OR attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null)" +
 				" OR attribute_exists(#label) AND NOT attribute_type(#label, :null)" +
 				" OR attribute_not_exists(#campaign_id) OR #campaign_id <> :campaign_id)",
-			wantValues: map[string]string{":inbound_url": "S:" + inbound, ":campaign_id": "S:" + camp, ":null": "S:NULL"},
+			wantValues: map[string]string{":inbound_url": "S:" + inbound, ":campaign_id": "S:" + camp},
 		},
 		{
 			name: "two values",
@@ -203,8 +227,10 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 				t.Errorf("got condition\n\t%s\nwant\n\t%s", req.condition, tt.wantCondition)
 			}
 			checkPlaceholders(t, req)
-			wantValues := map[string]string{":org_id": "S:" + testOrgID, ":now": "S:2026-04-27T09:30:00Z",
-				":zero": "N:0", ":one": "N:1", ":write_id": "S:write-1"}
+			wantValues := map[string]string{":org_id": "S:" + testOrgID, ":now": "S:2026-04-27T09:30:00Z", ":write_id": "S:write-1"}
+			for k, v := range storedTypesValues {
+				wantValues[k] = v
+			}
 			for k, v := range tt.wantValues {
 				wantValues[k] = v
 			}
@@ -215,6 +241,8 @@ func TestPhoneNumberUpdateExpression(t *testing.T) {
 					gotValues[k] = "S:" + v.Value
 				case *types.AttributeValueMemberN:
 					gotValues[k] = "N:" + v.Value
+				case *types.AttributeValueMemberBOOL:
+					gotValues[k] = "BOOL:" + strconv.FormatBool(v.Value)
 				default:
 					t.Fatalf("value %s is %T, want a string or a number", k, v)
 				}
@@ -368,9 +396,9 @@ func TestAttachExpressions(t *testing.T) {
 		wantCondition string
 		wantVersion   string // the value of :read_version, "" for none
 	}{
-		{"pinned to the version read", 4, "attribute_exists(#id) AND #org_id = :org_id AND #version = :read_version", "4"},
+		{"pinned to the version read", 4, "attribute_exists(#id) AND #org_id = :org_id" + storedTypes + " AND #version = :read_version", "4"},
 		{"pinned to version 0, which a number stored without one has",
-			0, "attribute_exists(#id) AND #org_id = :org_id AND (attribute_not_exists(#version) OR #version = :zero)", ""},
+			0, "attribute_exists(#id) AND #org_id = :org_id" + storedTypes + " AND (attribute_not_exists(#version) OR #version = :zero)", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -2,6 +2,8 @@ package dynamostore
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +26,7 @@ import (
 //	UpdateExpression:    SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one,
 //	                         #write_id = :write_id, #label = :label REMOVE #status_url
 //	ConditionExpression: attribute_exists(#id) AND #org_id = :org_id
+//	                     AND <conditionStoredTypes: every attribute has the type the code reads>
 //	                     AND (attribute_not_exists(#version) OR #version IN (:v0, :v1))
 //	                     AND (attribute_not_exists(#label) OR #label <> :label OR
 //	                          attribute_exists(#status_url) AND NOT attribute_type(#status_url, :null))
@@ -35,25 +38,11 @@ import (
 // attribute_not_exists when it names 0, the version of a number stored without one), and a term
 // no item satisfies when it names nothing that can match.
 
-// Placeholders of the attributes every update names, and a campaign's status.
-const (
-	nameID        = "#id"
-	nameOrgID     = "#org_id"
-	nameUpdatedAt = "#updated_at"
-	nameVersion   = "#version"
-	nameWriteID   = "#write_id"
-	nameStatus    = "#status"
-)
-
-// Placeholders of the values every update, or every clear, uses.
+// Placeholders of the values an update uses that vary from request to request.
 const (
 	valueOrgID   = ":org_id"
 	valueNow     = ":now"
-	valueZero    = ":zero"
-	valueOne     = ":one"
 	valueWriteID = ":write_id"
-	// valueNULL holds the type name NULL, for attribute_type.
-	valueNULL = ":null"
 	// valueReadVersion is the version the number had when it was read, for an attach.
 	valueReadVersion = ":read_version"
 	// valueActive is the status ACTIVE.
@@ -65,6 +54,69 @@ const (
 	updateSet      = "SET #updated_at = :now, #version = if_not_exists(#version, :zero) + :one, #write_id = :write_id"
 	conditionOwned = "attribute_exists(#id) AND #org_id = :org_id"
 )
+
+// conditionStoredTypes requires every attribute decodePhoneNumber reads to have the type it reads,
+// so that a write never lands on an item that then does not decode: a corrupt item fails the
+// condition, nothing is written, and the item returned with the failure is answered 500 (finding 4).
+// Only operators defined on every type are used (a comparison with a value of another type is
+// simply false), so that another organization's corrupt item still fails on ownership alone and is
+// the same 404 as a missing one; size(), for one, is a validation error on a number. Two terms
+// are longer than DynamoDB needs, so that both local engines agree with it: BETWEEN is preceded
+// by the type it compares (moto fails the request with a type error where DynamoDB's comparison
+// is simply false), and a boolean is "of type BOOL, or equal to false and not a number" (the local
+// dynalite's attribute_type takes a BOOL false for no value; moto's equality takes the number 0
+// for false). For the same dynalite quirk, an empty string fails attribute_type there, where
+// DynamoDB accepts it (the store never writes one: "" clears a field).
+//
+// What a condition cannot check remains, and decoding still refuses it after the write (a 500,
+// logged as a corrupt record, the write applied): a timestamp must be a string between :time_min
+// and :time_max, which "2026-13-45T99:99:99Z" and "2026" are though they are not dates; a version
+// must be a number from 0 to the int64 maximum, which 1.5 is though it is not whole.
+const conditionStoredTypes = " AND #number_type IN (:local, :toll_free, :short_code) AND attribute_type(#number, :s)" +
+	" AND (attribute_not_exists(#inbound_url) OR attribute_type(#inbound_url, :s) OR attribute_type(#inbound_url, :null))" +
+	" AND (attribute_not_exists(#status_url) OR attribute_type(#status_url, :s) OR attribute_type(#status_url, :null))" +
+	" AND (attribute_not_exists(#label) OR attribute_type(#label, :s) OR attribute_type(#label, :null))" +
+	" AND (attribute_not_exists(#campaign_id) OR attribute_type(#campaign_id, :s) OR attribute_type(#campaign_id, :null))" +
+	" AND (attribute_not_exists(#carrier_line_option_status) OR attribute_type(#carrier_line_option_status, :s)" +
+	" OR attribute_type(#carrier_line_option_status, :null))" +
+	" AND (attribute_not_exists(#carrier_line_option_propagated_at) OR attribute_type(#carrier_line_option_propagated_at, :null)" +
+	" OR attribute_type(#carrier_line_option_propagated_at, :s) AND #carrier_line_option_propagated_at BETWEEN :time_min AND :time_max)" +
+	" AND (attribute_type(#sms_enabled, :bool) OR #sms_enabled = :false AND NOT attribute_type(#sms_enabled, :n))" +
+	" AND (attribute_type(#mms_enabled, :bool) OR #mms_enabled = :false AND NOT attribute_type(#mms_enabled, :n))" +
+	" AND attribute_type(#created_at, :s) AND #created_at BETWEEN :time_min AND :time_max" +
+	" AND attribute_type(#updated_at, :s) AND #updated_at BETWEEN :time_min AND :time_max" +
+	" AND (attribute_not_exists(#version) OR attribute_type(#version, :n) AND #version BETWEEN :zero AND :version_max)"
+
+// phoneNumberNames names every attribute of a phone number: conditionStoredTypes uses them all,
+// so every update of a number uses exactly these. Shared by every request; never modified.
+var phoneNumberNames = map[string]string{
+	"#id": attrID, "#org_id": attrOrgID, "#number": attrNumber, "#number_type": attrNumberType,
+	"#inbound_url": attrInboundURL, "#status_url": attrStatusURL, "#label": attrLabel, "#campaign_id": attrCampaignID,
+	"#carrier_line_option_status":        attrCarrierLineOptionStatus,
+	"#carrier_line_option_propagated_at": attrCarrierLineOptionPropagatedAt,
+	"#sms_enabled":                       attrSMSEnabled, "#mms_enabled": attrMMSEnabled,
+	"#created_at": attrCreatedAt, "#updated_at": attrUpdatedAt, "#version": attrVersion, "#write_id": attrWriteID,
+}
+
+// phoneNumberConstants are the values every update of a number uses whatever the request.
+var phoneNumberConstants = map[string]types.AttributeValue{
+	":zero": &types.AttributeValueMemberN{Value: "0"},
+	":one":  &types.AttributeValueMemberN{Value: "1"},
+	// The type names attribute_type takes.
+	":s":     stringValue("S"),
+	":n":     stringValue("N"),
+	":null":  stringValue("NULL"),
+	":bool":  stringValue("BOOL"),
+	":false": &types.AttributeValueMemberBOOL{Value: false},
+	// The number types.
+	":local":      stringValue(string(phonenumbers.NumberTypeLocal)),
+	":toll_free":  stringValue(string(phonenumbers.NumberTypeTollFree)),
+	":short_code": stringValue(string(phonenumbers.NumberTypeShortCode)),
+	// Every RFC 3339 timestamp from year 0000 to 9999 sorts between these two, as a string.
+	":time_min":    stringValue("0000-01-01T00:00:00Z"),
+	":time_max":    stringValue("9999-12-31T23:59:59Z"),
+	":version_max": &types.AttributeValueMemberN{Value: strconv.FormatInt(math.MaxInt64, 10)},
+}
 
 // The version term of the condition, per kind of If-Match.
 const (
@@ -84,7 +136,8 @@ const (
 //	ConditionCheck on the campaign:
 //	    attribute_exists(#id) AND #org_id = :org_id AND #status = :active
 //	Update of the number, the same SET and REMOVE as above, on the condition
-//	    attribute_exists(#id) AND #org_id = :org_id AND #version = :read_version
+//	    attribute_exists(#id) AND #org_id = :org_id AND <conditionStoredTypes>
+//	    AND #version = :read_version
 //
 // The number was read first (concurrently with the key and campaign lookups) and the patch
 // decided against it, so the Update is pinned to the version read (versionPinned), which the
@@ -177,10 +230,7 @@ func phoneNumberUpdate(orgID string, changes []phonenumbers.Change, cond phonenu
 	if err != nil {
 		return updateRequest{}, err
 	}
-	req.condition = conditionOwned + version + " AND (" + differs + ")"
-	if strings.Contains(differs, valueNULL) {
-		req.values[valueNULL] = stringValue("NULL")
-	}
+	req.condition = conditionOwned + conditionStoredTypes + version + " AND (" + differs + ")"
 	return req, nil
 }
 
@@ -192,30 +242,24 @@ func pinnedPhoneNumberUpdate(orgID string, changes []phonenumbers.Change, readVe
 		return updateRequest{}, err
 	}
 	if readVersion == 0 {
-		req.condition = conditionOwned + versionPinnedZero
+		req.condition = conditionOwned + conditionStoredTypes + versionPinnedZero
 	} else {
-		req.condition = conditionOwned + versionPinned
+		req.condition = conditionOwned + conditionStoredTypes + versionPinned
 		req.values[valueReadVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(readVersion, 10)}
 	}
 	return req, nil
 }
 
 // newPhoneNumberUpdate assembles what every update of a phone number has: the update expression,
-// with the names and values it uses and those of conditionOwned, and the "differs" terms of its
-// fields, OR'ed, for the caller to use or not.
+// the names (all of them) and the values it and conditionOwned and conditionStoredTypes use, and
+// the "differs" terms of its fields, OR'ed, for the caller to use or not.
 func newPhoneNumberUpdate(orgID string, changes []phonenumbers.Change, writeID, now string) (req updateRequest, differs string, err error) {
-	req = updateRequest{
-		names: map[string]string{
-			nameID: attrID, nameOrgID: attrOrgID, nameUpdatedAt: attrUpdatedAt, nameVersion: attrVersion, nameWriteID: attrWriteID,
-		},
-		values: map[string]types.AttributeValue{
-			valueOrgID:   stringValue(orgID),
-			valueNow:     stringValue(now),
-			valueZero:    &types.AttributeValueMemberN{Value: "0"},
-			valueOne:     &types.AttributeValueMemberN{Value: "1"},
-			valueWriteID: stringValue(writeID),
-		},
-	}
+	values := make(map[string]types.AttributeValue, len(phoneNumberConstants)+4+len(changes))
+	maps.Copy(values, phoneNumberConstants)
+	values[valueOrgID] = stringValue(orgID)
+	values[valueNow] = stringValue(now)
+	values[valueWriteID] = stringValue(writeID)
+	req = updateRequest{names: phoneNumberNames, values: values}
 	var set, remove, differ strings.Builder
 	set.WriteString(updateSet)
 	for _, c := range changes {
@@ -223,7 +267,6 @@ func newPhoneNumberUpdate(orgID string, changes []phonenumbers.Change, writeID, 
 		if !ok {
 			return updateRequest{}, "", fmt.Errorf("no attribute stores the field %q", c.Field)
 		}
-		req.names[f.name] = f.attr
 		if differ.Len() > 0 {
 			differ.WriteString(" OR ")
 		}
@@ -240,17 +283,20 @@ func newPhoneNumberUpdate(orgID string, changes []phonenumbers.Change, writeID, 
 		set.WriteString(", ")
 		set.WriteString(f.set)
 		differ.WriteString(f.differs)
-		req.values[f.value] = stringValue(*c.Value)
+		values[f.value] = stringValue(*c.Value)
 	}
 	req.update = set.String() + remove.String()
 	return req, differ.String(), nil
 }
 
+// campaignNames names the attributes conditionCampaignActive uses. Never modified.
+var campaignNames = map[string]string{"#id": attrID, "#org_id": attrOrgID, "#status": attrStatus}
+
 // campaignCheck is the ConditionCheck of an attach: the campaign is the caller's and ACTIVE.
 func campaignCheck(orgID string) updateRequest {
 	return updateRequest{
 		condition: conditionCampaignActive,
-		names:     map[string]string{nameID: attrID, nameOrgID: attrOrgID, nameStatus: attrStatus},
+		names:     campaignNames,
 		values: map[string]types.AttributeValue{
 			valueOrgID:  stringValue(orgID),
 			valueActive: stringValue(string(phonenumbers.CampaignActive)),

@@ -121,7 +121,7 @@ func decodePhoneNumber(item map[string]types.AttributeValue) (phonenumbers.Phone
 		ID:                            r.text(attrID),
 		OrgID:                         r.text(attrOrgID),
 		Number:                        r.text(attrNumber),
-		NumberType:                    phonenumbers.NumberType(r.text(attrNumberType)),
+		NumberType:                    r.numberType(attrNumberType),
 		InboundURL:                    r.optionalText(attrInboundURL),
 		StatusURL:                     r.optionalText(attrStatusURL),
 		Label:                         r.optionalText(attrLabel),
@@ -208,6 +208,15 @@ func (r *itemReader) stringSet(name string) []string {
 		r.fail(name, "stored as %s, want a string set", typeName(v))
 	}
 	return nil
+}
+
+// numberType reads a number type that must be one of phonenumbers' NumberType values.
+func (r *itemReader) numberType(name string) phonenumbers.NumberType {
+	t := phonenumbers.NumberType(r.text(name))
+	if r.err == nil && !t.Valid() {
+		r.fail(name, "%q is not a number type", t)
+	}
+	return t
 }
 
 // version reads a whole number from 0 that may be absent (0).

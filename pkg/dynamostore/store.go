@@ -80,7 +80,7 @@ func (s *Store) FindPhoneNumber(ctx context.Context, id string) (phonenumbers.Ph
 	}
 	number, err := decodePhoneNumber(item)
 	if err != nil {
-		return phonenumbers.PhoneNumber{ID: id, OrgID: owner}, fmt.Errorf("corrupt phone number item: %w", err)
+		return phonenumbers.PhoneNumber{ID: id, OrgID: owner}, fmt.Errorf("phone number %s: %w: %w", id, phonenumbers.ErrCorruptRecord, err)
 	}
 	return number, nil
 }
@@ -137,7 +137,8 @@ func (s *Store) UpdatePhoneNumber(ctx context.Context, orgID, id string, patch p
 	}
 	number, err := decodePhoneNumber(out.Attributes)
 	if err != nil {
-		return phonenumbers.PhoneNumber{}, fmt.Errorf("update applied, but the item it wrote does not decode: %w", err)
+		// What conditionStoredTypes cannot check (see there): the write was applied, and is reported.
+		return phonenumbers.PhoneNumber{}, fmt.Errorf("phone number %s: update applied, but the item it wrote does not decode: %w: %w", id, phonenumbers.ErrCorruptRecord, err)
 	}
 	return number, nil
 }
@@ -173,7 +174,7 @@ func decide(item map[string]types.AttributeValue, orgID string, patch phonenumbe
 	}
 	number, err = decodePhoneNumber(item)
 	if err != nil {
-		return phonenumbers.PhoneNumber{}, false, fmt.Errorf("corrupt phone number item, left unchanged: %w", err)
+		return phonenumbers.PhoneNumber{}, false, fmt.Errorf("phone number item, left unchanged: %w: %w", phonenumbers.ErrCorruptRecord, err)
 	}
 	if written, ok := item[attrWriteID].(*types.AttributeValueMemberS); ok && writeID != "" && written.Value == writeID {
 		return number, false, nil
@@ -198,7 +199,9 @@ func ownerOf(item map[string]types.AttributeValue) (string, error) {
 	id, _ := item[attrID].(*types.AttributeValueMemberS)
 	if owner == nil || owner.Value == "" || id == nil || id.Value == "" {
 		notFound := phonenumbers.NotFoundError()
-		notFound.Err = errors.New("corrupt phone number item: no id or organization")
+		r := itemReader{item: item}
+		notFound.Err = fmt.Errorf("phone number item (id %q, org_id %q): %w: no id or organization",
+			r.textOrEmpty(attrID), r.textOrEmpty(attrOrgID), phonenumbers.ErrCorruptRecord)
 		return "", notFound
 	}
 	return owner.Value, nil

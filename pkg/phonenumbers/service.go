@@ -203,11 +203,18 @@ func checkCampaign(found answer[Campaign], orgID string) error {
 }
 
 // CheckAttachable applies checks 9 and 10 to a campaign found under the id a patch names: it must
-// be orgID's (else CampaignNotFound, exactly as for a missing campaign) and ACTIVE (else
+// be orgID's (else CampaignNotFound, exactly as for a missing campaign; a record without an id or
+// organization too, with ErrCorruptRecord as the cause, for the log) and ACTIVE (else
 // KindCampaignNotActive).
 func (c Campaign) CheckAttachable(orgID string) error {
 	switch {
-	case c.OrgID == "" || c.OrgID != orgID:
+	case c.ID == "" || c.OrgID == "":
+		// A record without an id or organization belongs to nobody: not found, like any other
+		// organization's, and logged for an operator to repair.
+		notFound := CampaignNotFound()
+		notFound.Err = fmt.Errorf("campaign record (id %q, org_id %q): %w: empty id or org_id", c.ID, c.OrgID, ErrCorruptRecord)
+		return notFound
+	case c.OrgID != orgID:
 		return CampaignNotFound()
 	case c.Status != CampaignActive:
 		return &Error{Kind: KindCampaignNotActive, Message: msgCampaignNotActive}

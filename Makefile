@@ -154,6 +154,10 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	$(GO) test -run='^$$' -fuzz='^FuzzParseUpdateInput$$' -fuzztime=$(FUZZTIME) ./pkg/apigw/
 	$(GO) test -run='^$$' -fuzz='^FuzzHandler$$' -fuzztime=$(FUZZTIME) ./pkg/apigw/
 
+.PHONY: attempts
+attempts: $(DYNALITE) ## Measure the storage retry policy under 32 and 64 concurrent clients on ENGINE (local/cmd/attempts/README.md)
+	$(GO) run ./local/cmd/attempts -engine $(ENGINE) $(ATTEMPTS_FLAGS)
+
 .PHONY: bench
 bench: ## Measure the function against same-work references (see local/cmd/bench/README.md); flags in BENCH_FLAGS
 	@# Installing the tools prints to stderr: stdout is the table, or with -json the JSON rows only.

@@ -164,6 +164,10 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 		})
 	}
 
+	// The function's log lines reach output behind the invokes; stopping the emulator waits for
+	// every one of them.
+	emulator.Stop()
+
 	t.Run("a malformed event is logged with its cause", func(t *testing.T) {
 		if !strings.Contains(output.String(), `"level":"WARN","msg":"request"`) || !strings.Contains(output.String(), "malformed event: json: cannot unmarshal object") {
 			t.Errorf("no WARN request line names the malformed event's cause in the function's output")

@@ -170,6 +170,9 @@ func (r *Rehearsal) serve(ctx context.Context, fn *Function, eventFile string) (
 	if err := json.Unmarshal(payload, &resp); err != nil {
 		return nil, fmt.Errorf("the function's response is not an HTTP API response: %w: %s", err, payload)
 	}
+	// The request log line may still be on its way through the emulator's output: stopping it
+	// waits for all of it.
+	emulator.Stop()
 	s := &Served{Event: filepath.Base(eventFile), Status: resp.StatusCode, Body: resp.Body, Calls: proxy.Calls(), Took: took}
 	for _, line := range strings.Split(output.String(), "\n") {
 		if strings.Contains(line, `"msg":"request"`) {

@@ -49,7 +49,8 @@ type Options struct {
 	// credentials, profile or region can never reach the function.
 	Env map[string]string
 	// Output receives the emulator's output: its own log lines, the START/END/REPORT lines and
-	// the function's log lines. Nil discards it.
+	// the function's log lines. Nil discards it. The copy into Output runs behind the invokes:
+	// a line the function logged may arrive after Invoke returns, so read Output after Stop.
 	Output io.Writer
 	// LogLevel is the emulator's own log level (debug, info, warn, error); empty means info.
 	// Without it the emulator would take the function's LOG_LEVEL.
@@ -150,6 +151,9 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if opts.Output != nil {
 		cmd.Stdout = opts.Output
 		cmd.Stderr = opts.Output
+		// Wait returns once the output is copied, which needs every writer of the pipe gone;
+		// a bootstrap outliving the emulator must not hold Stop forever.
+		cmd.WaitDelay = stopGrace
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start emulator %s: %w", rieBin, err)
@@ -276,7 +280,8 @@ func isFunctionError(payload []byte) bool {
 	return doc.ErrorType != nil && doc.ErrorMessage != nil && doc.StatusCode == nil
 }
 
-// Stop stops the emulator and the bootstrap it started, and waits for the emulator to exit. It
+// Stop stops the emulator and the bootstrap it started, and waits for the emulator to exit and
+// its output to be copied into Options.Output, so that Output is complete when Stop returns. It
 // is safe to call more than once.
 func (e *Emulator) Stop() {
 	e.stopOnce.Do(func() {

@@ -91,7 +91,7 @@ func run(ctx context.Context, root string) int {
 		return 1
 	}
 	defer os.RemoveAll(bins)
-	progress("build: compiling every package and test binary (minutes on an empty build cache)")
+	progress("build: compiling every package, test binary and the bootstrap (minutes on an empty build cache)")
 	buildStart := time.Now()
 	pkgs, err := build(ctx, root, bins)
 	if err != nil {

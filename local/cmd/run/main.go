@@ -1,7 +1,8 @@
 // Command run is `make run`: it starts a local DynamoDB engine (dynalite, or moto with -engine
 // moto) on loopback, creates the tables, loads the demo fixtures and serves the API on 127.0.0.1
 // through the same handler the Lambda runs. It stops everything it started, and exits 0, on
-// Ctrl-C, SIGTERM or SIGHUP (the terminal closing), and when its parent (make) goes away.
+// Ctrl-C, SIGTERM or SIGHUP (the terminal closing), when its parent (make) goes away, and on
+// Linux when make alone gets SIGINT or SIGHUP.
 package main
 
 import (
@@ -63,7 +64,8 @@ var engines = map[string]func(context.Context, int) (*engine.Engine, error){
 // watchParent cancels ctx when this process's parent exits, so that a make killed with SIGKILL,
 // or a terminal gone without a SIGHUP, does not leave the API server and the engine running. A
 // process whose parent exits is adopted by another (init, launchd or a subreaper), so its parent
-// pid changes: polling it works on Linux and macOS alike.
+// pid changes: polling it works on Linux and macOS alike. It also cancels ctx when make is
+// handling a SIGINT or SIGHUP sent to it alone (parentStopping), which make does not forward.
 func watchParent(ctx context.Context, cancel context.CancelCauseFunc) {
 	parent := os.Getppid()
 	ticker := time.NewTicker(250 * time.Millisecond)
@@ -75,6 +77,10 @@ func watchParent(ctx context.Context, cancel context.CancelCauseFunc) {
 		case <-ticker.C:
 			if os.Getppid() != parent {
 				cancel(errors.New("parent process exited"))
+				return
+			}
+			if parentStopping(parent) {
+				cancel(errors.New("make is stopping"))
 				return
 			}
 		}

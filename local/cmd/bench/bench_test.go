@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/sms-platform/phone-numbers/local/cmd/bench/plain"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
@@ -212,5 +218,51 @@ func TestPlainReadsTheFunctionsTableVariables(t *testing.T) {
 	secret, _ := phonenumbers.ParseSecret(cannedSecret)
 	if got, want := plain.HashSecret(cannedSecret), phonenumbers.HashSecret(secret); got != want {
 		t.Errorf("plain.HashSecret = %s, the store's key is %s", got, want)
+	}
+}
+
+// recordingDB records the UpdateItem it is sent and fails it, so that the store's and plain's
+// requests can be compared without an engine.
+type recordingDB struct {
+	dynamostore.API
+	sent *dynamodb.UpdateItemInput
+}
+
+func (r *recordingDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	r.sent = in
+	return nil, errors.New("recorded")
+}
+
+// TestPlainWritesWhatTheStoreWrites holds the end-to-end floor to the store's write of a label
+// patch: the same expressions, names and values (but the write's id, random on both sides), so
+// that a change to the store's write, such as a longer condition, cannot leave the floor doing
+// less work than the function and the ratio counting the engine's cost as ours.
+func TestPlainWritesWhatTheStoreWrites(t *testing.T) {
+	const org, id, label = "11111111-1111-4111-8111-111111111111", "497f6eca-6276-4993-bfeb-53cbbbba6f08", "Support line"
+	now := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
+	var store, floor recordingDB
+	_, _ = dynamostore.New(&store, dynamostore.Tables{PhoneNumbers: "numbers"}).
+		UpdatePhoneNumber(context.Background(), org, id, phonenumbers.Patch{Label: new(label)}, phonenumbers.Precondition{}, now)
+	_, _ = plain.UpdateLabel(context.Background(), &floor, "numbers", id, org, label, now)
+	if store.sent == nil || floor.sent == nil {
+		t.Fatalf("no UpdateItem recorded: store %v, plain %v", store.sent != nil, floor.sent != nil)
+	}
+	if got, want := aws.ToString(floor.sent.UpdateExpression), aws.ToString(store.sent.UpdateExpression); got != want {
+		t.Errorf("plain's UpdateExpression\n  %s\nthe store's\n  %s", got, want)
+	}
+	if got, want := aws.ToString(floor.sent.ConditionExpression), aws.ToString(store.sent.ConditionExpression); got != want {
+		t.Errorf("plain's ConditionExpression\n  %s\nthe store's\n  %s", got, want)
+	}
+	if !maps.Equal(floor.sent.ExpressionAttributeNames, store.sent.ExpressionAttributeNames) {
+		t.Errorf("plain's names %v, the store's %v", floor.sent.ExpressionAttributeNames, store.sent.ExpressionAttributeNames)
+	}
+	delete(floor.sent.ExpressionAttributeValues, ":write_id")
+	delete(store.sent.ExpressionAttributeValues, ":write_id")
+	if !reflect.DeepEqual(floor.sent.ExpressionAttributeValues, store.sent.ExpressionAttributeValues) {
+		t.Errorf("plain's values %v, the store's %v", floor.sent.ExpressionAttributeValues, store.sent.ExpressionAttributeValues)
+	}
+	if floor.sent.ReturnValues != store.sent.ReturnValues || floor.sent.ReturnValuesOnConditionCheckFailure != store.sent.ReturnValuesOnConditionCheckFailure {
+		t.Errorf("plain returns %s/%s, the store %s/%s", floor.sent.ReturnValues, floor.sent.ReturnValuesOnConditionCheckFailure,
+			store.sent.ReturnValues, store.sent.ReturnValuesOnConditionCheckFailure)
 	}
 }

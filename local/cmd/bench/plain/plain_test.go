@@ -38,13 +38,21 @@ func TestHandlerMakesTheFloorsCallsOnDynalite(t *testing.T) {
 	}
 	const secret, org, otherOrg, number, foreign = "am_live_PlainTestSecret0123456789abcdefgh", "org-1", "org-2", "number-1", "number-2"
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	// A whole number, as the store writes it: the floor's condition requires the stored types.
+	numberItem := func(id, org, label string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{
+			"id": s(id), "org_id": s(org), "label": s(label), "number": s("+14155550123"), "number_type": s("local"),
+			"sms_enabled": &types.AttributeValueMemberBOOL{Value: true}, "mms_enabled": &types.AttributeValueMemberBOOL{Value: false},
+			"created_at": s("2026-04-26T12:00:00Z"), "updated_at": s("2026-04-26T12:00:00Z"),
+		}
+	}
 	for _, put := range []struct {
 		table string
 		item  map[string]types.AttributeValue
 	}{
 		{tables.APIKeys, map[string]types.AttributeValue{"key_hash": s(plain.HashSecret(secret)), "org_id": s(org)}},
-		{tables.PhoneNumbers, map[string]types.AttributeValue{"id": s(number), "org_id": s(org), "label": s("old")}},
-		{tables.PhoneNumbers, map[string]types.AttributeValue{"id": s(foreign), "org_id": s(otherOrg), "label": s("theirs")}},
+		{tables.PhoneNumbers, numberItem(number, org, "old")},
+		{tables.PhoneNumbers, numberItem(foreign, otherOrg, "theirs")},
 	} {
 		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(put.table), Item: put.item}); err != nil {
 			t.Fatal(err)

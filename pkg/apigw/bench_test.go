@@ -3,8 +3,9 @@ package apigw_test
 // Handler overhead: the real handler, service and authenticator, called in process with an
 // already-decoded event, over storage stubs that answer instantly. What is left is the cost this
 // code adds to a request: parsing and validation, hashing the secret, building the response, and
-// the JSON log line (written to io.Discard, but encoded all the same). make bench runs these and
-// prints them beside its end-to-end figures.
+// the JSON log line (written to io.Discard, but encoded all the same). They are absolute figures
+// for profiling (go test -bench . -benchmem ./pkg/apigw), not comparisons: make bench does not run
+// them; it measures the full path against a same-work reference (local/cmd/bench/fullpath_test.go).
 
 import (
 	"context"

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // parentStopping reports whether the parent process, when it is make, is handling SIGINT,
@@ -31,8 +32,8 @@ func parentStopping(ppid int) bool {
 	return false
 }
 
-// stopSignalsMask has the bits of SIGHUP (1), SIGINT (2) and SIGTERM (15) in /proc's signal
-// masks, where signal n is bit n-1.
-const stopSignalsMask = 1<<(1-1) | 1<<(2-1) | 1<<(15-1)
+// stopSignalsMask has the bits of SIGHUP, SIGINT and SIGTERM in /proc's signal masks, where
+// signal n is bit n-1.
+const stopSignalsMask = 1<<(syscall.SIGHUP-1) | 1<<(syscall.SIGINT-1) | 1<<(syscall.SIGTERM-1)
 
 func isMake(comm string) bool { return comm == "make" || comm == "gmake" }

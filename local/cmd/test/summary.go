@@ -122,11 +122,12 @@ func summarize(results []*phaseResult, missing []pytools.Tool) int {
 	return 0
 }
 
-// missingTool returns the tool a skip reason says is missing, as pytools.Tool.Missing words it;
+// missingTool returns the tool a skip reason says is missing, as pytools.Tool.Missing words it,
+// anywhere in the reason (a test may say what it was doing first, as the deploy rehearsal does);
 // "" for any other reason.
 func missingTool(reason string) string {
 	for _, t := range pytools.All {
-		if strings.HasPrefix(reason, t.Command+" is missing") {
+		if strings.Contains(reason, t.Command+" is missing (needed for ") {
 			return t.Command
 		}
 	}

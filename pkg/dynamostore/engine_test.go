@@ -4,8 +4,6 @@ package dynamostore_test
 // and on moto, with what each must do to the item.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -27,6 +25,7 @@ import (
 	"github.com/sms-platform/phone-numbers/pkg/callcount"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 func TestMain(m *testing.M) { enginetest.Main(m) }
@@ -293,7 +292,7 @@ func putNumber(t *testing.T, env *enginetest.Env, org string, edits ...func(n *p
 	t.Helper()
 	propagatedAt := seededAt.Add(-time.Hour)
 	n := phonenumbers.PhoneNumber{
-		ID:                            newUUID(t),
+		ID:                            phonenumberstest.NewUUID(),
 		OrgID:                         org,
 		Number:                        "+14155550123",
 		NumberType:                    phonenumbers.NumberTypeLocal,
@@ -357,18 +356,6 @@ func render(item map[string]types.AttributeValue) string {
 		}
 	}
 	return "{" + strings.TrimPrefix(b.String(), " ") + "}"
-}
-
-func newUUID(t *testing.T) string {
-	t.Helper()
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // ---- versions and If-Match (contract §8) ----
@@ -465,8 +452,8 @@ func TestEveryOutcomeCostsOneStorageCall(t *testing.T) {
 				id    func() string
 				patch phonenumbers.Patch
 			}{
-				{"missing, a change", func() string { return newUUID(t) }, labelPatch("x")},
-				{"missing, an empty patch", func() string { return newUUID(t) }, phonenumbers.Patch{}},
+				{"missing, a change", func() string { return phonenumberstest.NewUUID() }, labelPatch("x")},
+				{"missing, an empty patch", func() string { return phonenumberstest.NewUUID() }, phonenumbers.Patch{}},
 				{"foreign, a change", func() string { return foreign.ID }, labelPatch("x")},
 				{"foreign, an equal value", func() string { return foreign.ID }, labelPatch("support-line")},
 				{"foreign, an empty patch", func() string { return foreign.ID }, phonenumbers.Patch{}},
@@ -591,7 +578,7 @@ func TestConcurrentWritersHoldingTheSameVersion(t *testing.T) {
 // putCampaign stores a campaign of org with the given status and returns its id.
 func putCampaign(t *testing.T, env *enginetest.Env, org string, status phonenumbers.CampaignStatus) string {
 	t.Helper()
-	c := phonenumbers.Campaign{ID: newUUID(t), OrgID: org, Status: status}
+	c := phonenumbers.Campaign{ID: phonenumberstest.NewUUID(), OrgID: org, Status: status}
 	env.PutCampaign(t, c)
 	return c.ID
 }
@@ -619,7 +606,7 @@ func TestAttachCampaignOnEveryEngine(t *testing.T) {
 		}{
 			{name: "an active campaign of the caller is attached", campaign: func(*testing.T) string { return active }, wantWrite: true},
 			{name: "with a label", campaign: func(*testing.T) string { return active }, label: "with a campaign", wantWrite: true},
-			{name: "a missing campaign is campaign not found", campaign: func(t *testing.T) string { return newUUID(t) }, wantErr: campaignNotFound},
+			{name: "a missing campaign is campaign not found", campaign: func(t *testing.T) string { return phonenumberstest.NewUUID() }, wantErr: campaignNotFound},
 			{name: "another organization's campaign is campaign not found", campaign: func(t *testing.T) string {
 				return putCampaign(t, env, orgB, phonenumbers.CampaignActive)
 			}, wantErr: campaignNotFound},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 // concurrencyTimeout bounds each batch of concurrent requests.
@@ -111,7 +112,7 @@ func TestConcurrentPatchesOfDifferentFieldsLoseNothing(t *testing.T) {
 		w := concurrentServer(t, newWorld(t, env))
 		campaigns := []string{w.activeCampaign, w.activeCampaign2}
 		for range 3 {
-			c := phonenumbers.Campaign{ID: newUUID(), OrgID: orgA, Status: phonenumbers.CampaignActive}
+			c := phonenumbers.Campaign{ID: phonenumberstest.NewUUID(), OrgID: orgA, Status: phonenumbers.CampaignActive}
 			env.PutCampaign(t, c)
 			campaigns = append(campaigns, c.ID)
 		}

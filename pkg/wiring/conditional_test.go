@@ -12,6 +12,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 var want412 = wantErr{status: http.StatusPreconditionFailed, code: "PRECONDITION_FAILED", message: "precondition failed"}
@@ -109,7 +110,7 @@ func TestIfMatchNeverRevealsAnotherOrganizationsNumber(t *testing.T) {
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		w := newWorld(t, env)
 		foreign := w.putNumber(t, func(n *phonenumbers.PhoneNumber) { n.OrgID, n.Version = orgB, 3 })
-		missing := newUUID()
+		missing := phonenumberstest.NewUUID()
 		var first response
 		var firstCalls any
 		for _, ifMatch := range []string{"", `"3"`, `"4"`, `*`, `W/"3"`, `"0"`} {

@@ -32,6 +32,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localapi"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
@@ -650,7 +651,7 @@ func TestEveryReadIsStronglyConsistent(t *testing.T) {
 		// The key lookup and the campaign lookup of an update, then those of a missing number,
 		// whose failed condition returns no item: that is the answer, with no read after it.
 		checkSuccess(t, pw.patch(t, n.ID, `{"campaign_id":"`+w.activeCampaign2+`"}`), env.GetPhoneNumberItem(t, n.ID))
-		checkError(t, pw.patch(t, newUUID(), `{"campaign_id":"`+w.activeCampaign2+`"}`), want404)
+		checkError(t, pw.patch(t, phonenumberstest.NewUUID(), `{"campaign_id":"`+w.activeCampaign2+`"}`), want404)
 
 		mu.Lock()
 		defer mu.Unlock()

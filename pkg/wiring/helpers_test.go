@@ -27,6 +27,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/openapitest"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 func TestMain(m *testing.M) { enginetest.Main(m) }
@@ -74,12 +75,12 @@ func newWorld(t *testing.T, env *enginetest.Env) *world {
 		nearMissSecret:   newSecret(40),
 		revokedSecret:    newSecret(40),
 		orgBSecret:       newSecret(40),
-		activeCampaign:   newUUID(),
-		activeCampaign2:  newUUID(),
-		pendingCampaign:  newUUID(),
-		rejectedCampaign: newUUID(),
-		expiredCampaign:  newUUID(),
-		orgBCampaign:     newUUID(),
+		activeCampaign:   phonenumberstest.NewUUID(),
+		activeCampaign2:  phonenumberstest.NewUUID(),
+		pendingCampaign:  phonenumberstest.NewUUID(),
+		rejectedCampaign: phonenumberstest.NewUUID(),
+		expiredCampaign:  phonenumberstest.NewUUID(),
+		orgBCampaign:     phonenumberstest.NewUUID(),
 	}
 	revokedAt := time.Date(2026, 4, 27, 8, 0, 0, 0, time.UTC)
 	for _, k := range []struct {
@@ -95,7 +96,7 @@ func newWorld(t *testing.T, env *enginetest.Env) *world {
 		{w.orgBSecret, orgB, []string{phonenumbers.ScopeNumbersWrite}, nil},
 	} {
 		env.PutAPIKey(t, phonenumbers.APIKey{
-			ID: newUUID(), OrgID: k.org, Scopes: k.scopes, Label: "test", CreatedAt: createdAt, RevokedAt: k.revokedAt,
+			ID: phonenumberstest.NewUUID(), OrgID: k.org, Scopes: k.scopes, Label: "test", CreatedAt: createdAt, RevokedAt: k.revokedAt,
 		}, k.secret)
 	}
 	for _, c := range []phonenumbers.Campaign{
@@ -117,7 +118,7 @@ func newWorld(t *testing.T, env *enginetest.Env) *world {
 func (w *world) putNumber(t *testing.T, edit func(n *phonenumbers.PhoneNumber)) phonenumbers.PhoneNumber {
 	t.Helper()
 	n := phonenumbers.PhoneNumber{
-		ID:                            newUUID(),
+		ID:                            phonenumberstest.NewUUID(),
 		OrgID:                         orgA,
 		Number:                        "+14155550123",
 		NumberType:                    phonenumbers.NumberTypeLocal,
@@ -544,15 +545,6 @@ func stringAttr(item map[string]types.AttributeValue, name string) (string, bool
 // ---- helpers ----
 
 func ptr[T any](v T) *T { return &v }
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
 
 // newSecret returns a well-formed live secret with n random letters and digits.
 func newSecret(n int) string {

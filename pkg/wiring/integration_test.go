@@ -24,6 +24,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 // ---- 401 ----
@@ -95,7 +96,7 @@ func TestAuthorizationHeaderForms(t *testing.T) {
 		w := newWorld(t, env)
 		short, long := newSecret(32), newSecret(64)
 		for _, s := range []string{short, long} {
-			env.PutAPIKey(t, phonenumbers.APIKey{ID: newUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite}, CreatedAt: createdAt}, s)
+			env.PutAPIKey(t, phonenumbers.APIKey{ID: phonenumberstest.NewUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite}, CreatedAt: createdAt}, s)
 		}
 		n := w.putNumber(t, nil)
 		cases := []struct {
@@ -141,7 +142,7 @@ func TestKeyWithoutWriteScopeIsForbidden(t *testing.T) {
 			{"read-only key", w.readOnlySecret, n.ID, `{"label":"x"}`},
 			{"scopes that only resemble numbers:write", w.nearMissSecret, n.ID, `{"label":"x"}`},
 			{"read-only key with a no-op body", w.readOnlySecret, n.ID, `{}`},
-			{"read-only key on a missing number", w.readOnlySecret, newUUID(), `{"label":"x"}`},
+			{"read-only key on a missing number", w.readOnlySecret, phonenumberstest.NewUUID(), `{"label":"x"}`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				w.rejected(t, tc.id, tc.body, want403, withBearer(tc.secret))
@@ -364,7 +365,7 @@ func TestCampaignMustBelongToCallersOrganization(t *testing.T) {
 	enginetest.ForEachEngine(t, func(t *testing.T, env *enginetest.Env) {
 		w := newWorld(t, env)
 		n := w.putNumber(t, func(n *phonenumbers.PhoneNumber) { n.CampaignID = nil })
-		missing := w.rejected(t, n.ID, `{"campaign_id":"`+newUUID()+`"}`, want422Campaign)
+		missing := w.rejected(t, n.ID, `{"campaign_id":"`+phonenumberstest.NewUUID()+`"}`, want422Campaign)
 		foreign := w.rejected(t, n.ID, `{"campaign_id":"`+w.orgBCampaign+`"}`, want422Campaign)
 		if got, want := foreign.bodyWithoutRequestID(), missing.bodyWithoutRequestID(); got != want {
 			t.Errorf("another organization's campaign and a missing one answer differently:\nforeign %s\nmissing %s", got, want)
@@ -409,7 +410,7 @@ func TestMissingAndForeignNumbersAreTheSame404(t *testing.T) {
 			n.CampaignID = ptr(w.orgBCampaign)
 			n.Label = ptr("org b line")
 		})
-		missing := newUUID()
+		missing := phonenumberstest.NewUUID()
 		var first response
 		for _, body := range []string{
 			`{"label":"hijacked"}`,
@@ -446,7 +447,7 @@ func TestTenantIsolation(t *testing.T) {
 
 		t.Run("org B's key on org A's number is a 404 like a missing number", func(t *testing.T) {
 			got := w.rejected(t, numberA.ID, `{"inbound_url":"https://attacker.example/in"}`, want404, asB)
-			missing := w.rejected(t, newUUID(), `{"inbound_url":"https://attacker.example/in"}`, want404, asB)
+			missing := w.rejected(t, phonenumberstest.NewUUID(), `{"inbound_url":"https://attacker.example/in"}`, want404, asB)
 			if got.bodyWithoutRequestID() != missing.bodyWithoutRequestID() {
 				t.Errorf("foreign number body %s, missing number body %s", got.body, missing.body)
 			}
@@ -492,11 +493,11 @@ func TestFirstFailingCheckDecides(t *testing.T) {
 			{"400 members before 422", n.ID, `{"foo":1,"label":"\u0000"}`, nil, withContains(want400Input, `"foo"`)},
 			{"422 values before campaign checks", n.ID, `{"label":"\u0000","campaign_id":"` + w.pendingCampaign + `"}`, nil,
 				want422(map[string]string{"label": anyMessage})},
-			{"422 campaign not found before 404", newUUID(), `{"campaign_id":"` + newUUID() + `"}`, nil, want422Campaign},
-			{"409 before 404 on a missing number", newUUID(), `{"campaign_id":"` + w.pendingCampaign + `"}`, nil, want409},
+			{"422 campaign not found before 404", phonenumberstest.NewUUID(), `{"campaign_id":"` + phonenumberstest.NewUUID() + `"}`, nil, want422Campaign},
+			{"409 before 404 on a missing number", phonenumberstest.NewUUID(), `{"campaign_id":"` + w.pendingCampaign + `"}`, nil, want409},
 			{"409 before 404 on org B's number", w.putNumber(t, func(n *phonenumbers.PhoneNumber) { n.OrgID = orgB }).ID,
 				`{"campaign_id":"` + w.expiredCampaign + `"}`, nil, want409},
-			{"404 last", newUUID(), `{"label":"x"}`, nil, want404},
+			{"404 last", phonenumberstest.NewUUID(), `{"label":"x"}`, nil, want404},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				w.rejected(t, tc.id, tc.body, tc.want, tc.opts...)
@@ -870,7 +871,7 @@ func TestMalformedStoredItemIsInternalError(t *testing.T) {
 			}},
 			{"API key scopes stored as a string", func(t *testing.T) (string, string, []reqOption) {
 				secret := newSecret(40)
-				env.PutAPIKey(t, phonenumbers.APIKey{ID: newUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite}, CreatedAt: createdAt}, secret)
+				env.PutAPIKey(t, phonenumbers.APIKey{ID: phonenumberstest.NewUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite}, CreatedAt: createdAt}, secret)
 				var key map[string]types.AttributeValue
 				out, err := env.Client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String(env.Tables.APIKeys)})
 				if err != nil {
@@ -889,7 +890,7 @@ func TestMalformedStoredItemIsInternalError(t *testing.T) {
 				return w.putNumber(t, nil).ID, `{"label":"x"}`, []reqOption{withBearer(secret)}
 			}},
 			{"campaign status stored as a boolean", func(t *testing.T) (string, string, []reqOption) {
-				id := newUUID()
+				id := phonenumberstest.NewUUID()
 				put(t, env.Tables.Campaigns, map[string]types.AttributeValue{
 					"id":     &types.AttributeValueMemberS{Value: id},
 					"org_id": &types.AttributeValueMemberS{Value: orgA},

@@ -28,6 +28,7 @@ import (
 	"github.com/sms-platform/phone-numbers/pkg/apigw"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
@@ -82,7 +83,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 			status        int
 			authenticated bool
 		}
-		missing := newUUID()
+		missing := phonenumberstest.NewUUID()
 		cases := []logCase{
 			{name: "200 update", id: n.ID, body: `{"label":"logged?"}`, status: 200, authenticated: true},
 			{name: "200 no-op", id: n.ID, body: `{}`, status: 200, authenticated: true},
@@ -115,7 +116,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 			{name: "422 secret in field values", id: n.ID,
 				body:   `{"inbound_url":"https://user:` + inBody2 + `@hooks.example/in","label":"` + inBody2 + `\u0000","campaign_id":` + jsonString(inBody2) + `}`,
 				status: 422, authenticated: true},
-			{name: "422 campaign not found", id: n.ID, body: `{"campaign_id":"` + newUUID() + `"}`, status: 422, authenticated: true},
+			{name: "422 campaign not found", id: n.ID, body: `{"campaign_id":"` + phonenumberstest.NewUUID() + `"}`, status: 422, authenticated: true},
 			{name: "409", id: n.ID, body: `{"campaign_id":"` + w.pendingCampaign + `"}`, status: 409, authenticated: true},
 			{name: "404", id: missing, body: `{"label":"x"}`, status: 404, authenticated: true},
 			{name: "503 key lookup throttled", w: throttled.world, id: n.ID, body: `{"label":"x"}`, status: 503},
@@ -182,7 +183,7 @@ func putUndecodableKey(t *testing.T, env *enginetest.Env, secret string) {
 		TableName: aws.String(env.Tables.APIKeys),
 		Item: map[string]types.AttributeValue{
 			dynamostore.APIKeysHashKey: s(phonenumbers.HashSecret(phonenumbers.NewSecret(secret))),
-			"id":                       s(newUUID()),
+			"id":                       s(phonenumberstest.NewUUID()),
 			"org_id":                   s(orgA),
 			"scopes":                   s(phonenumbers.ScopeNumbersWrite),
 			"prefix":                   s(secret[:phonenumbers.KeyPrefixLength]),
@@ -282,8 +283,8 @@ func TestUnknownAndRevokedKeysTakeTheSamePath(t *testing.T) {
 		n := w.putNumber(t, nil)
 		revokedAt := time.Date(2026, 4, 27, 8, 0, 0, 0, time.UTC)
 		revokedReadOnly, revokedOrgB := newSecret(40), newSecret(64)
-		env.PutAPIKey(t, phonenumbers.APIKey{ID: newUUID(), OrgID: orgA, Scopes: []string{"numbers:read"}, CreatedAt: createdAt, RevokedAt: &revokedAt}, revokedReadOnly)
-		env.PutAPIKey(t, phonenumbers.APIKey{ID: newUUID(), OrgID: orgB, Scopes: []string{phonenumbers.ScopeNumbersWrite}, CreatedAt: createdAt, RevokedAt: &revokedAt}, revokedOrgB)
+		env.PutAPIKey(t, phonenumbers.APIKey{ID: phonenumberstest.NewUUID(), OrgID: orgA, Scopes: []string{"numbers:read"}, CreatedAt: createdAt, RevokedAt: &revokedAt}, revokedReadOnly)
+		env.PutAPIKey(t, phonenumbers.APIKey{ID: phonenumberstest.NewUUID(), OrgID: orgB, Scopes: []string{phonenumbers.ScopeNumbersWrite}, CreatedAt: createdAt, RevokedAt: &revokedAt}, revokedOrgB)
 
 		// No body names a campaign: the campaign lookup would run beside the key lookup and be
 		// abandoned when authentication fails, and dynalite 4.0.0 crashes when a request to it is
@@ -294,7 +295,7 @@ func TestUnknownAndRevokedKeysTakeTheSamePath(t *testing.T) {
 		}{
 			{"valid update", n.ID, `{"label":"x"}`, nil},
 			{"no-op", n.ID, `{}`, nil},
-			{"missing number", newUUID(), `{"label":"x"}`, nil},
+			{"missing number", phonenumberstest.NewUUID(), `{"label":"x"}`, nil},
 			{"unsupported member", n.ID, `{"org_id":"` + orgB + `"}`, nil},
 			{"invalid path id", "not-a-uuid", `{"label":"x"}`, nil},
 			{"wrong content type", n.ID, `{"label":"x"}`, []reqOption{withContentType("text/plain")}},
@@ -366,7 +367,7 @@ func TestKeyRecordsWithoutOrganizationOrIDAuthenticateNothing(t *testing.T) {
 		for _, c := range corrupt {
 			t.Run(c.name, func(t *testing.T) {
 				secret := newSecret(40)
-				key := phonenumbers.APIKey{ID: newUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite},
+				key := phonenumbers.APIKey{ID: phonenumberstest.NewUUID(), OrgID: orgA, Scopes: []string{phonenumbers.ScopeNumbersWrite},
 					Prefix: secret[:phonenumbers.KeyPrefixLength], CreatedAt: createdAt}
 				item := dynamostore.NewAPIKeyItem(key, phonenumbers.NewSecret(secret))
 				c.edit(item)
@@ -431,7 +432,7 @@ func TestNonUpdatableMembersCannotBeWritten(t *testing.T) {
 		w := newWorld(t, env)
 		n := w.putNumber(t, nil)
 		members := []struct{ name, value string }{
-			{"id", `"` + newUUID() + `"`},
+			{"id", `"` + phonenumberstest.NewUUID() + `"`},
 			{"number", `"+14155550000"`},
 			{"number_type", `"short_code"`},
 			{"sms_enabled", `false`},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 // Tests of items that this service would never write itself but may find in its table: written
@@ -46,7 +47,7 @@ func TestForeignNumberIsNotFoundEvenWhenItsItemIsCorrupt(t *testing.T) {
 		for _, body := range []string{`{}`, `{"label":"hijacked"}`} {
 			t.Run(body, func(t *testing.T) {
 				got := w.rejected(t, foreign.ID, body, want404)
-				missing := w.rejected(t, newUUID(), body, want404)
+				missing := w.rejected(t, phonenumberstest.NewUUID(), body, want404)
 				if got.bodyWithoutRequestID() != missing.bodyWithoutRequestID() {
 					t.Errorf("corrupt foreign number answered %s, a missing one %s", got.body, missing.body)
 				}
@@ -127,7 +128,7 @@ func TestRecordsWithoutOrganizationBelongToNobody(t *testing.T) {
 			env.EditPhoneNumberItem(t, n.ID, func(item map[string]types.AttributeValue) { delete(item, "org_id") })
 			for _, body := range []string{`{"label":"mine now"}`, `{}`, `{"campaign_id":"` + w.activeCampaign2 + `"}`} {
 				r := w.rejected(t, n.ID, body, want404)
-				missing := w.rejected(t, newUUID(), body, want404)
+				missing := w.rejected(t, phonenumberstest.NewUUID(), body, want404)
 				if r.bodyWithoutRequestID() != missing.bodyWithoutRequestID() {
 					t.Errorf("an org-less number answered %s, a missing one %s", r.body, missing.body)
 				}
@@ -135,13 +136,13 @@ func TestRecordsWithoutOrganizationBelongToNobody(t *testing.T) {
 			}
 		})
 		t.Run("campaign", func(t *testing.T) {
-			orgless := newUUID()
+			orgless := phonenumberstest.NewUUID()
 			env.PutItem(t, env.Tables.Campaigns, map[string]types.AttributeValue{
 				"id": &types.AttributeValueMemberS{Value: orgless}, "status": &types.AttributeValueMemberS{Value: "ACTIVE"},
 			})
 			n := w.putNumber(t, func(n *phonenumbers.PhoneNumber) { n.CampaignID = nil })
 			r := w.rejected(t, n.ID, `{"campaign_id":"`+orgless+`"}`, want422Campaign)
-			missing := w.rejected(t, n.ID, `{"campaign_id":"`+newUUID()+`"}`, want422Campaign)
+			missing := w.rejected(t, n.ID, `{"campaign_id":"`+phonenumberstest.NewUUID()+`"}`, want422Campaign)
 			if r.bodyWithoutRequestID() != missing.bodyWithoutRequestID() {
 				t.Errorf("an org-less campaign answered %s, a missing one %s", r.body, missing.body)
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/faultproxy"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 // checkETag checks that r carries the ETag of version.
@@ -75,7 +76,7 @@ func TestEveryOutcomeCostsTheSameStorageCalls(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				id := newUUID()
+				id := phonenumberstest.NewUUID()
 				switch tc.target {
 				case "own":
 					id = w.putNumber(t, nil).ID
@@ -128,7 +129,7 @@ func TestCampaignThatLeavesActiveBeforeTheWriteIsNeverAttached(t *testing.T) {
 		w := newWorld(t, env)
 		for _, body := range []string{`{"campaign_id":%q}`, `{"label":"with the campaign","campaign_id":%q}`} {
 			t.Run(body, func(t *testing.T) {
-				campaign := phonenumbers.Campaign{ID: newUUID(), OrgID: orgA, Status: phonenumbers.CampaignActive}
+				campaign := phonenumbers.Campaign{ID: phonenumberstest.NewUUID(), OrgID: orgA, Status: phonenumbers.CampaignActive}
 				env.PutCampaign(t, campaign)
 				flipping := &flippingClient{API: env.Client, env: env, campaignID: campaign.ID}
 				flipped := *w
@@ -166,7 +167,7 @@ func TestConcurrentWritersHoldingTheSameETag(t *testing.T) {
 				for i := range bodies {
 					value := fmt.Sprintf("writer %02d", i)
 					if field == "campaign_id" {
-						c := phonenumbers.Campaign{ID: newUUID(), OrgID: orgA, Status: phonenumbers.CampaignActive}
+						c := phonenumbers.Campaign{ID: phonenumberstest.NewUUID(), OrgID: orgA, Status: phonenumbers.CampaignActive}
 						env.PutCampaign(t, c)
 						value = c.ID
 					}

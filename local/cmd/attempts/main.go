@@ -10,8 +10,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +36,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 	"github.com/sms-platform/phone-numbers/pkg/wiring"
 )
 
@@ -132,7 +131,7 @@ type world struct {
 }
 
 func newWorld(ctx context.Context, db *dynamodb.Client, endpoint string, clients int) (*world, error) {
-	base := "attempts-" + newID()[:8]
+	base := "attempts-" + phonenumberstest.NewUUID()[:8]
 	w := &world{endpoint: endpoint, tables: dynamostore.Tables{
 		APIKeys: base + "-api-keys", Campaigns: base + "-campaigns", PhoneNumbers: base + "-phone-numbers",
 	}}
@@ -140,15 +139,15 @@ func newWorld(ctx context.Context, db *dynamodb.Client, endpoint string, clients
 		return nil, err
 	}
 	const org = "11111111-1111-4111-8111-111111111111"
-	w.secret = phonenumbers.SecretPrefix + strings.ReplaceAll(newID(), "-", "")
+	w.secret = phonenumbers.SecretPrefix + strings.ReplaceAll(phonenumberstest.NewUUID(), "-", "")
 	now := time.Now().UTC()
 	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.tables.APIKeys), Item: dynamostore.NewAPIKeyItem(phonenumbers.APIKey{
-		ID: newID(), OrgID: org, Scopes: []string{phonenumbers.ScopeNumbersWrite}, Label: "load", CreatedAt: now,
+		ID: phonenumberstest.NewUUID(), OrgID: org, Scopes: []string{phonenumbers.ScopeNumbersWrite}, Label: "load", CreatedAt: now,
 	}, phonenumbers.NewSecret(w.secret))}); err != nil {
 		return nil, err
 	}
 	for i := range w.campaigns {
-		w.campaigns[i] = newID()
+		w.campaigns[i] = phonenumberstest.NewUUID()
 		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.tables.Campaigns), Item: dynamostore.NewCampaignItem(phonenumbers.Campaign{
 			ID: w.campaigns[i], OrgID: org, Status: phonenumbers.CampaignActive,
 		})}); err != nil {
@@ -156,7 +155,7 @@ func newWorld(ctx context.Context, db *dynamodb.Client, endpoint string, clients
 		}
 	}
 	for range clients {
-		n := phonenumbers.PhoneNumber{ID: newID(), OrgID: org, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
+		n := phonenumbers.PhoneNumber{ID: phonenumberstest.NewUUID(), OrgID: org, Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
 			SMSEnabled: true, CreatedAt: now, UpdatedAt: now}
 		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(w.tables.PhoneNumbers), Item: dynamostore.NewPhoneNumberItem(n)}); err != nil {
 			return nil, err
@@ -260,13 +259,4 @@ func (c *countingClient) Do(req *http.Request) (*http.Response, error) {
 		c.timedOut.Add(1)
 	}
 	return resp, err
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

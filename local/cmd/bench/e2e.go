@@ -30,6 +30,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/pkg/dynamostore"
 	"github.com/sms-platform/phone-numbers/pkg/phonenumbers"
+	"github.com/sms-platform/phone-numbers/pkg/phonenumbers/phonenumberstest"
 )
 
 // stack is make run's server, started from its binary as a subprocess with its own dynalite,
@@ -67,7 +68,7 @@ func startStack(ctx context.Context, o options, runBinary, dir string) (_ *stack
 	s := &stack{tables: localconfig.Tables, secret: secret, keyHash: plain.HashSecret(secret), orgID: number.OrgID}
 	for i := range max(o.clients, 1) {
 		n := number
-		n.ID = newUUID()
+		n.ID = phonenumberstest.NewUUID()
 		n.Number = fmt.Sprintf("+1415555%04d", 7000+i) // numbers are unique too
 		file.PhoneNumbers = append(file.PhoneNumbers, n)
 		s.items = append(s.items, n.ID)
@@ -214,23 +215,6 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(bytes.Clone(t.buf))
-}
-
-// newUUID returns a random (version 4) UUID in lower case.
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hex = "0123456789abcdef"
-	out := make([]byte, 0, 36)
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hex[c>>4], hex[c&0x0f])
-	}
-	return string(out)
 }
 
 // nextLabel returns a label no PATCH has sent before, so that every PATCH is a real write.

@@ -45,7 +45,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 		t.Parallel()
 		secret := newSecret()
 		revoked := created.Add(time.Hour)
-		key := phonenumbers.APIKey{ID: newUUID(), OrgID: newUUID(), Scopes: []string{"numbers:write", "numbers:read"},
+		key := phonenumbers.APIKey{ID: NewUUID(), OrgID: NewUUID(), Scopes: []string{"numbers:write", "numbers:read"},
 			Prefix: secret[:phonenumbers.KeyPrefixLength], Label: "ops", CreatedAt: created, RevokedAt: &revoked}
 		seed.PutAPIKey(key, secret)
 
@@ -65,7 +65,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 	t.Run("FindAPIKey of a key with no scopes and no label", func(t *testing.T) {
 		t.Parallel()
 		secret := newSecret()
-		key := phonenumbers.APIKey{ID: newUUID(), OrgID: newUUID(), Prefix: secret[:phonenumbers.KeyPrefixLength], CreatedAt: created.UTC().Truncate(time.Second)}
+		key := phonenumbers.APIKey{ID: NewUUID(), OrgID: NewUUID(), Prefix: secret[:phonenumbers.KeyPrefixLength], CreatedAt: created.UTC().Truncate(time.Second)}
 		seed.PutAPIKey(key, secret)
 
 		got, err := store.FindAPIKey(ctx(t), phonenumbers.HashSecret(phonenumbers.NewSecret(secret)))
@@ -86,7 +86,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 	t.Run("FindCampaign returns the campaign whatever its organization", func(t *testing.T) {
 		t.Parallel()
 		for _, status := range []phonenumbers.CampaignStatus{phonenumbers.CampaignActive, phonenumbers.CampaignPending, phonenumbers.CampaignRejected, phonenumbers.CampaignExpired} {
-			c := phonenumbers.Campaign{ID: newUUID(), OrgID: newUUID(), Status: status}
+			c := phonenumbers.Campaign{ID: NewUUID(), OrgID: NewUUID(), Status: status}
 			seed.PutCampaign(c)
 			got, err := store.FindCampaign(ctx(t), c.ID)
 			if err != nil {
@@ -98,21 +98,21 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 
 	t.Run("FindCampaign of an unknown id is not found", func(t *testing.T) {
 		t.Parallel()
-		_, err := store.FindCampaign(ctx(t), newUUID())
+		_, err := store.FindCampaign(ctx(t), NewUUID())
 		checkKind(t, err, phonenumbers.KindNotFound)
 	})
 
 	// full is a number with every field set; bare one with no optional field.
 	full := func() phonenumbers.PhoneNumber {
 		propagated := created.Add(2 * time.Hour)
-		return phonenumbers.PhoneNumber{ID: newUUID(), OrgID: newUUID(), Number: "+18005550100", NumberType: phonenumbers.NumberTypeTollFree,
+		return phonenumbers.PhoneNumber{ID: NewUUID(), OrgID: NewUUID(), Number: "+18005550100", NumberType: phonenumbers.NumberTypeTollFree,
 			InboundURL: ptr("https://customer.example/v2/inbound"), StatusURL: ptr("https://customer.example/status"),
-			Label: ptr("support-line"), CampaignID: ptr(newUUID()), CarrierLineOptionStatus: ptr("propagated"),
+			Label: ptr("support-line"), CampaignID: ptr(NewUUID()), CarrierLineOptionStatus: ptr("propagated"),
 			CarrierLineOptionPropagatedAt: &propagated, SMSEnabled: true, MMSEnabled: true, CreatedAt: created, UpdatedAt: created,
 			Version: 7}
 	}
 	bare := func() phonenumbers.PhoneNumber {
-		return phonenumbers.PhoneNumber{ID: newUUID(), OrgID: newUUID(), Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
+		return phonenumbers.PhoneNumber{ID: NewUUID(), OrgID: NewUUID(), Number: "+14155550123", NumberType: phonenumbers.NumberTypeLocal,
 			SMSEnabled: true, CreatedAt: created, UpdatedAt: created}
 	}
 	// asStored is n as storage returns it: times to the second, in UTC.
@@ -204,7 +204,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 	t.Run("UpdatePhoneNumber of a missing number is not found", func(t *testing.T) {
 		t.Parallel()
 		for _, patch := range []phonenumbers.Patch{{}, {Label: ptr("x")}, {Label: ptr("")}} {
-			_, err := store.UpdatePhoneNumber(ctx(t), newUUID(), newUUID(), patch, noIfMatch, now)
+			_, err := store.UpdatePhoneNumber(ctx(t), NewUUID(), NewUUID(), patch, noIfMatch, now)
 			checkKind(t, err, phonenumbers.KindNotFound)
 		}
 	})
@@ -216,7 +216,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 		for _, patch := range []phonenumbers.Patch{{}, {Label: ptr("taken-over")}, {InboundURL: ptr("")}, {Label: ptr("support-line")}} {
 			// Never 412 for a number of another organization, whatever the If-Match.
 			for _, cond := range []phonenumbers.Precondition{noIfMatch, phonenumbers.NewPrecondition(false, 7), phonenumbers.NewPrecondition(false, 8)} {
-				_, err := store.UpdatePhoneNumber(ctx(t), newUUID(), n.ID, patch, cond, now)
+				_, err := store.UpdatePhoneNumber(ctx(t), NewUUID(), n.ID, patch, cond, now)
 				checkKind(t, err, phonenumbers.KindNotFound)
 			}
 		}
@@ -249,7 +249,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 		t.Parallel()
 		n := full()
 		seed.PutPhoneNumber(n)
-		if _, err := store.UpdatePhoneNumber(ctx(t), n.OrgID, n.ID, phonenumbers.Patch{CampaignID: ptr(newUUID())}, noIfMatch, now); err == nil {
+		if _, err := store.UpdatePhoneNumber(ctx(t), n.OrgID, n.ID, phonenumbers.Patch{CampaignID: ptr(NewUUID())}, noIfMatch, now); err == nil {
 			t.Errorf("got no error, want the patch refused: only AttachCampaign checks the campaign")
 		}
 		checkEqual(t, "stored number", readBack(t, n), asStored(n))
@@ -264,7 +264,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 			t.Fatalf("got error %v, want the number", err)
 		}
 		checkEqual(t, "number", got, asStored(n))
-		_, err = store.FindPhoneNumber(ctx(t), newUUID())
+		_, err = store.FindPhoneNumber(ctx(t), NewUUID())
 		checkKind(t, err, phonenumbers.KindNotFound)
 	})
 
@@ -273,7 +273,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 	attach := func(t *testing.T, campaignOrg func(n phonenumbers.PhoneNumber) string, status phonenumbers.CampaignStatus, cond phonenumbers.Precondition, meanwhile func(n phonenumbers.PhoneNumber)) (phonenumbers.PhoneNumber, phonenumbers.PhoneNumber, string, error) {
 		n := bare()
 		seed.PutPhoneNumber(n)
-		campaignID := newUUID()
+		campaignID := NewUUID()
 		if campaignOrg != nil {
 			seed.PutCampaign(phonenumbers.Campaign{ID: campaignID, OrgID: campaignOrg(n), Status: status})
 		}
@@ -288,7 +288,7 @@ func StorageContract(t *testing.T, open func(t *testing.T) (Store, Seeder)) {
 		return n, got, campaignID, err
 	}
 	ownOrg := func(n phonenumbers.PhoneNumber) string { return n.OrgID }
-	otherOrg := func(phonenumbers.PhoneNumber) string { return newUUID() }
+	otherOrg := func(phonenumbers.PhoneNumber) string { return NewUUID() }
 
 	t.Run("AttachCampaign attaches an ACTIVE campaign of the organization", func(t *testing.T) {
 		t.Parallel()
@@ -394,8 +394,9 @@ func describe(v any) string {
 
 func ptr[T any](v T) *T { return &v }
 
-// newUUID returns a random version-4 UUID in lower case, so that each case has ids of its own.
-func newUUID() string {
+// NewUUID returns a random version-4 UUID in lower case, so that each test case, benchmark or
+// measurement has ids of its own.
+func NewUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

@@ -130,6 +130,22 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// Names are the engines Start knows, the default first: what make run's ENGINE, make attempts'
+// -engine and the tests' engine list (testenv.EnvEngines) may name.
+var Names = []string{"dynalite", "moto"}
+
+// Start starts the engine called name, one of Names, on 127.0.0.1:port (a free port when port
+// is 0); see StartDynalite and StartMoto.
+func Start(ctx context.Context, name string, port int) (*Engine, error) {
+	switch name {
+	case "dynalite":
+		return StartDynalite(ctx, port)
+	case "moto":
+		return StartMoto(ctx, port)
+	}
+	return nil, fmt.Errorf("unknown engine %q: want one of %s", name, strings.Join(Names, ", "))
+}
+
 // StartDynalite starts an in-memory dynalite on 127.0.0.1:port (a free port when port is 0) with
 // instant table creation, through local/dynalite.js, and waits until it answers.
 func StartDynalite(ctx context.Context, port int) (*Engine, error) {

@@ -85,7 +85,7 @@ func Main(m *testing.M) {
 func selected() []string {
 	value := os.Getenv(testenv.EnvEngines)
 	if value == "" {
-		return []string{"dynalite", "moto"}
+		return engine.Names
 	}
 	return strings.Split(value, ",")
 }
@@ -98,22 +98,13 @@ func startShared() {
 		shared.clients = map[*engine.Engine]*dynamodb.Client{}
 		shared.missing = map[string]string{}
 		for _, name := range selected() {
-			var e *engine.Engine
-			var err error
-			switch name {
-			case "dynalite":
-				e, err = engine.StartDynalite(ctx, 0)
-			case "moto":
-				e, err = engine.StartMoto(ctx, 0)
-				if errors.Is(err, engine.ErrMotoUnavailable) {
-					shared.missing[name] = pytools.Moto.Missing()
-					continue
-				}
-			default:
-				err = fmt.Errorf("unknown engine %q in %s", name, testenv.EnvEngines)
+			e, err := engine.Start(ctx, name, 0)
+			if errors.Is(err, engine.ErrMotoUnavailable) {
+				shared.missing[name] = pytools.Moto.Missing()
+				continue
 			}
 			if err != nil {
-				shared.err = fmt.Errorf("enginetest: start %s: %w", name, err)
+				shared.err = fmt.Errorf("enginetest: start %s (from %s): %w", name, testenv.EnvEngines, err)
 				return
 			}
 			shared.engines = append(shared.engines, e)

@@ -41,7 +41,7 @@ import (
 )
 
 func main() {
-	engineName := flag.String("engine", "dynalite", "dynalite or moto")
+	engineName := flag.String("engine", engine.Names[0], "the DynamoDB engine: "+strings.Join(engine.Names, " or "))
 	clientsFlag := flag.String("clients", "32,64", "comma-separated numbers of concurrent clients")
 	requests := flag.Int("requests", 20, "requests per client")
 	policiesFlag := flag.String("policies", "3x1s,3x2s,2x3s", "comma-separated policies: <attempts>x<per-attempt timeout>")
@@ -81,11 +81,7 @@ func run(engineName, clientsFlag, policiesFlag string, requests int) error {
 	}
 
 	ctx := context.Background()
-	start := engine.StartDynalite
-	if engineName == "moto" {
-		start = engine.StartMoto
-	}
-	e, err := start(ctx, 0)
+	e, err := engine.Start(ctx, engineName, 0)
 	if err != nil {
 		return err
 	}

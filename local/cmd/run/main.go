@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -35,8 +36,7 @@ func main() {
 	engineName := flag.String("engine", "dynalite", "the DynamoDB engine: dynalite or moto")
 	fixturesPath := flag.String("fixtures", "local/fixtures/demo.json", "fixture file to load at start")
 	flag.Parse()
-	start, ok := engines[*engineName]
-	if !ok || flag.NArg() > 0 {
+	if !slices.Contains(engine.Names, *engineName) || flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "make run: ENGINE must be dynalite or moto, not %q\n", *engineName)
 		os.Exit(2)
 	}
@@ -48,17 +48,11 @@ func main() {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go watchParent(ctx, cancel)
-	if err := run(ctx, *port, *dynamoPort, *engineName, start, *fixturesPath); err != nil {
+	if err := run(ctx, *port, *dynamoPort, *engineName, *fixturesPath); err != nil {
 		fmt.Fprintln(os.Stderr, "make run:", err)
 		release()
 		os.Exit(1)
 	}
-}
-
-// engines maps -engine to the function that starts the engine.
-var engines = map[string]func(context.Context, int) (*engine.Engine, error){
-	"dynalite": engine.StartDynalite,
-	"moto":     engine.StartMoto,
 }
 
 // watchParent cancels ctx when this process's parent exits, so that a make killed with SIGKILL,
@@ -87,7 +81,7 @@ func watchParent(ctx context.Context, cancel context.CancelCauseFunc) {
 	}
 }
 
-func run(ctx context.Context, port, dynamoPort int, engineName string, start func(context.Context, int) (*engine.Engine, error), fixturesPath string) error {
+func run(ctx context.Context, port, dynamoPort int, engineName, fixturesPath string) error {
 	// Refuse a bad fixture file before starting anything.
 	file, err := fixtures.Load(fixturesPath)
 	if err != nil {
@@ -100,7 +94,7 @@ func run(ctx context.Context, port, dynamoPort int, engineName string, start fun
 	}
 	defer listener.Close()
 
-	db, err := start(ctx, dynamoPort)
+	db, err := engine.Start(ctx, engineName, dynamoPort)
 	if err != nil {
 		return fmt.Errorf("start %s on 127.0.0.1:%d (set DYNAMODB_PORT to use another): %w", engineName, dynamoPort, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/sms-platform/phone-numbers/local/engine"
 	"github.com/sms-platform/phone-numbers/local/enginetest"
 	"github.com/sms-platform/phone-numbers/local/fixtures"
+	"github.com/sms-platform/phone-numbers/local/gobuild"
 	"github.com/sms-platform/phone-numbers/local/localconfig"
 	"github.com/sms-platform/phone-numbers/local/openapitest"
 	"github.com/sms-platform/phone-numbers/local/rie"
@@ -99,7 +101,7 @@ func TestEventsUnderTheLambdaEmulator(t *testing.T) {
 
 	setupStart := time.Now()
 	rieBin := ensureRIE(t, root)
-	bootstrap := buildBootstrap(t)
+	bootstrap := buildBootstrap(t, root)
 	built := time.Now()
 	db, err := engine.StartDynalite(ctx, 0)
 	if err != nil {
@@ -384,13 +386,11 @@ func eventFiles(t *testing.T, dir string) []string {
 
 // buildBootstrap builds this package as the Makefile's bin/local/bootstrap does: for Linux on
 // this machine's architecture, as the emulator runs it.
-func buildBootstrap(t *testing.T) string {
+func buildBootstrap(t *testing.T, root string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command(goTool(t), "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if combined, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, combined)
+	if err := gobuild.Bootstrap(t.Context(), goTool(t), root, gobuild.FunctionPackage, runtime.GOARCH, out); err != nil {
+		t.Fatalf("build bootstrap: %v", err)
 	}
 	return out
 }

@@ -11,8 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sms-platform/phone-numbers/local/gobuild"
 )
 
 // artifact is the function's deployment package as `sam build` and `sam package` make it.
@@ -71,12 +74,8 @@ func buildArtifact(ctx context.Context, root, logicalID, artifactsDir string) (*
 // buildHostBootstrap builds the function for Linux on this machine's architecture, with the
 // Makefile's flags, for the Lambda emulator to run: the arm64 package cannot run here.
 func buildHostBootstrap(ctx context.Context, root, out string) error {
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w -buildid=",
-		"-o", out, "./functions/update-phone-number")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if combined, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the bootstrap for the emulator: %v\n%s", err, combined)
+	if err := gobuild.Bootstrap(ctx, goTool(), root, gobuild.FunctionPackage, runtime.GOARCH, out); err != nil {
+		return fmt.Errorf("build the bootstrap for the emulator: %w", err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sms-platform/phone-numbers/local/gobuild"
 )
 
 const (
@@ -40,7 +41,7 @@ type builds struct {
 // this machine and for arm64, with the Makefile's flags; make run's server as make run builds
 // it; and this package's test binary.
 func buildAll(ctx context.Context, o options) (*builds, error) {
-	flags, err := makefileBuildFlags("Makefile")
+	flags, err := gobuild.MakefileFlags(".")
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +74,7 @@ func buildAll(ctx context.Context, o options) (*builds, error) {
 		case benchPkg:
 			args = []string{"test", "-c", "-o", x.out, x.pkg}
 		default:
+			// A bootstrap, built as gobuild.Bootstrap builds it.
 			args = append(append([]string{"build"}, flags...), "-o", x.out, x.pkg)
 		}
 		cmd := exec.CommandContext(ctx, o.goBin, args...)
@@ -97,57 +99,6 @@ func buildAll(ctx context.Context, o options) (*builds, error) {
 		}
 	}
 	return b, nil
-}
-
-// makefileBuildFlags reads GO_BUILD_FLAGS from the Makefile and splits it into arguments, so
-// that the bench builds exactly as make build does.
-func makefileBuildFlags(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read build flags: %w", err)
-	}
-	for line := range strings.Lines(string(data)) {
-		name, value, ok := strings.Cut(line, ":=")
-		if ok && strings.TrimSpace(name) == "GO_BUILD_FLAGS" {
-			return splitShellWords(strings.TrimSpace(value))
-		}
-	}
-	return nil, errors.New("no GO_BUILD_FLAGS := line in the Makefile")
-}
-
-// splitShellWords splits s into words as a shell would, for the quoting a Makefile uses: single
-// and double quotes group, and are removed.
-func splitShellWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	var quote rune
-	for _, r := range s {
-		switch {
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteRune(r)
-		case r == '"' || r == '\'':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unbalanced quote in %q", s)
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }
 
 // zipSize returns the size of a deployment zip holding the file as "bootstrap", deflated, the

@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/sms-platform/phone-numbers/local/gobuild"
 )
 
 // fileKind is what a test file's tests need, told by what the file imports.
@@ -148,24 +150,19 @@ func build(ctx context.Context, root, dir string) ([]*testPackage, error) {
 	return pkgs, nil
 }
 
-// buildBootstraps builds the function as the emulator phase will: for Linux on this machine (the
-// emulator test and the rehearsal run it under the Lambda emulator) and for linux/arm64 (the
-// rehearsal's sam build), with the Makefile's flags. Those tests build it again themselves, so
-// that go test alone runs them, but then find everything in the build cache. Without this, on an
-// empty cache they compiled the SDK for these targets twice at once, in the emulator phase.
+// buildBootstraps builds the function as the emulator phase will, through gobuild: for Linux on
+// this machine (the emulator test and the rehearsal run it under the Lambda emulator) and for
+// linux/arm64 (the rehearsal's sam build). Those tests build it again themselves, so that go test
+// alone runs them, but then find everything in the build cache. Without this, on an empty cache
+// they compiled the SDK for these targets twice at once, in the emulator phase.
 func buildBootstraps(ctx context.Context, root, dir string) error {
 	arches := []string{runtime.GOARCH}
 	if runtime.GOARCH != "arm64" {
 		arches = append(arches, "arm64")
 	}
 	for _, arch := range arches {
-		cmd := exec.CommandContext(ctx, goBinary(), "build", "-tags", "lambda.norpc", "-trimpath",
-			"-o", filepath.Join(dir, "bootstrap-linux-"+arch), "./functions/update-phone-number")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("go build the bootstrap for linux/%s: %w", arch, err)
+		if err := gobuild.Bootstrap(ctx, goBinary(), root, gobuild.FunctionPackage, arch, filepath.Join(dir, "bootstrap-linux-"+arch)); err != nil {
+			return err
 		}
 	}
 	return nil

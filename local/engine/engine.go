@@ -309,7 +309,7 @@ func NewPatientClient(endpoint string) (*dynamodb.Client, error) {
 
 // PatientPolicy replaces a client's retry and timeout policy with one for a local engine on a
 // busy machine: 30 s per attempt, 5 attempts, no retry quota (so that many parallel callers
-// sharing a client never run out of retries). The store's own policy (1 s per attempt, 3
+// sharing a client never run out of retries). The store's own policy (2 s per attempt, 3
 // attempts) is sized for DynamoDB, which answers in milliseconds; a local engine on a machine
 // busy compiling, moto creating tables above all, can take seconds.
 func PatientPolicy(o *dynamodb.Options) {

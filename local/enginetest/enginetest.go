@@ -44,7 +44,7 @@ const startTimeout = 2 * time.Minute
 // NewClient returns a DynamoDB client for the local engine at endpoint, for tests: for set-up and
 // assertions, and for the handler under test in every test that is not about timeouts. It has
 // engine.PatientPolicy instead of the store's retry and timeout policy, which is sized for
-// DynamoDB answering in milliseconds (1 s per attempt, 3 attempts): on a developer's machine still
+// DynamoDB answering in milliseconds (2 s per attempt, 3 attempts): on a developer's machine still
 // compiling the rest of the suite, a local engine can take longer than that, and a test would fail
 // for the machine's load rather than for the code. Tests about timeouts build their own client
 // with an explicit per-attempt timeout and control the delays themselves (a stalled proxy or
